@@ -1,0 +1,70 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/altcraft_console
+export DJANGO_SETTINGS_MODULE := altcraft_admin.settings
+# Tests never read a developer's .env secrets; these stand in for them.
+TEST_ENV := SECRET_KEY=tests-only-secret-key DEMO_PASSWORD=demo-password-for-tests
+
+.PHONY: run test test-postgres test-sqlite lint format bench services chromium clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+.env:
+	$(PY) bin/init_env.py
+
+run: $(VENV)/.installed .env
+	mkdir -p staticfiles
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runconsole --port $(PORT)
+
+# Debian's Chromium drives the browser tests; Playwright's own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The test services run on this machine; start whichever is down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+
+test: $(VENV)/.installed-dev chromium services
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-sqlite
+
+# The whole suite on PostgreSQL, the production database.
+test-postgres: $(VENV)/.installed-dev
+	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) -m pytest
+
+# The embedded path: everything that touches the database again on SQLite (no browser).
+test-sqlite: $(VENV)/.installed-dev
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/test-db.sqlite3 $(PY) -m pytest -m "not browser"
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.installed-dev services
+	@for script in bench/bench_*.py; do echo "== $$script"; DATABASE_URL=$(PG_URL) $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) db.sqlite3* test-db.sqlite3* staticfiles

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AltcraftSandboxConfig(AppConfig):
+    name = "altcraft_sandbox"
+    verbose_name = "Altcraft sandbox"
