@@ -90,3 +90,18 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in self.FINAL_STATES
+
+    def save(self, *args, **kwargs) -> None:
+        # The database refuses this too; failing here first gives a clearer message.
+        if not self._state.adding and self.is_final:
+            raise FinalRecordError(f"Submission {self.pk} is final and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_final:
+            raise FinalRecordError(f"Submission {self.pk} is final and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class FinalRecordError(Exception):
+    """A final audit record was about to be changed or deleted."""

@@ -1,0 +1,102 @@
+"""Final audit records are immutable in the database, on PostgreSQL and SQLite alike."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from profiles_ui.models import FinalRecordError, Submission
+
+
+def make_record(**fields) -> Submission:
+    values = {
+        "username": "marketer",
+        "role": "marketer",
+        "connection": "sandbox",
+        "operation": "profiles/import",
+        "url": "http://sandbox/api/v1.1/profiles/import",
+        "format": "json",
+        "request_body": '{"token":"$ALTCRAFT_TOKEN","db_id":1}',
+        "response_body": '{"error":0}',
+        "state": Submission.State.SUCCEEDED,
+        **fields,
+    }
+    return Submission.objects.create(**values)
+
+
+@pytest.mark.django_db
+def test_a_final_record_cannot_be_updated_in_the_database():
+    record = make_record()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).update(error_text="rewritten")
+    record.refresh_from_db()
+    assert record.error_text == ""
+
+
+@pytest.mark.django_db
+def test_a_final_record_cannot_be_deleted_in_the_database():
+    record = make_record()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).delete()
+    assert Submission.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_final_record_cannot_be_reverted_to_pending():
+    record = make_record()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).update(state=Submission.State.PENDING)
+
+
+@pytest.mark.django_db
+def test_a_pending_record_is_finalised_once():
+    record = make_record(state=Submission.State.PENDING)
+    Submission.objects.filter(pk=record.pk).update(state=Submission.State.REJECTED, error=400)
+    record.refresh_from_db()
+    assert record.state == Submission.State.REJECTED
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).update(error=0)
+
+
+@pytest.mark.django_db
+def test_the_purge_may_only_empty_the_bodies():
+    record = make_record()
+    Submission.objects.filter(pk=record.pk).update(
+        request_body="", response_body="", purged_at=timezone.now()
+    )
+    record.refresh_from_db()
+    assert (record.request_body, record.response_body) == ("", "")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).update(request_body="{}", response_body="")
+
+
+@pytest.mark.django_db
+def test_deleting_a_user_keeps_their_records_and_names(make_user):
+    user = make_user("marketer")
+    record = make_record(user=user)
+    get_user_model().objects.filter(pk=user.pk).delete()
+    record.refresh_from_db()
+    assert record.user is None
+    assert record.username == "marketer"
+
+
+@pytest.mark.django_db
+def test_code_refuses_to_save_or_delete_a_final_record():
+    record = make_record()
+    record.error_text = "changed"
+    with pytest.raises(FinalRecordError):
+        record.save()
+    with pytest.raises(FinalRecordError):
+        record.delete()
+
+
+@pytest.mark.django_db
+def test_django_admin_shows_records_read_only(client_for):
+    record = make_record()
+    client = client_for("admin")
+    page = client.get(f"/admin/profiles_ui/submission/{record.pk}/change/").content.decode()
+    assert "profiles/import" in page
+    assert 'type="submit"' not in page or "Save" not in page
+    response = client.post(f"/admin/profiles_ui/submission/{record.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert Submission.objects.filter(pk=record.pk).exists()
