@@ -191,6 +191,7 @@ ALTCRAFT_CONNECTIONS = env.json("ALTCRAFT_CONNECTIONS", default=[])
 ALTCRAFT_CONNECT_TIMEOUT = env.float("ALTCRAFT_CONNECT_TIMEOUT", default=5.0)
 ALTCRAFT_READ_TIMEOUT = env.float("ALTCRAFT_READ_TIMEOUT", default=60.0)
 ALTCRAFT_RETRIES = env.int("ALTCRAFT_RETRIES", default=2)
+ALTCRAFT_RETRY_BACKOFF = env.float("ALTCRAFT_RETRY_BACKOFF", default=0.5)
 
 # Demo users created by `make run`; the password comes from .env (generated on first run).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

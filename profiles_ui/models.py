@@ -87,10 +87,6 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"{self.operation} {self.request_id} ({self.get_state_display()})"
 
-    @property
-    def is_final(self) -> bool:
-        return self.state in self.FINAL_STATES
-
     def save(self, *args, **kwargs) -> None:
         # The database refuses this too; failing here first gives a clearer message.
         if not self._state.adding and self.is_final:
@@ -101,6 +97,10 @@ class Submission(models.Model):
         if self.is_final:
             raise FinalRecordError(f"Submission {self.pk} is final and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
 
 
 class FinalRecordError(Exception):
