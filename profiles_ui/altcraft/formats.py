@@ -1,0 +1,184 @@
+"""Checks for single values: each returns None when the value is fine, else a short message."""
+
+import datetime
+import ipaddress
+import math
+import re
+from functools import cache
+from zoneinfo import available_timezones
+
+import phonenumbers
+
+# Characters XML 1.0 cannot carry at all, even escaped: refusing them up front keeps every
+# valid payload expressible in both formats.
+XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# XML NCName (an XML Name without colons, so namespace-aware parsers accept it too).
+_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+XML_NAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*")
+
+_EMAIL = re.compile(r"[^\s@\"(),:;<>\[\]\\]+@[^\s@\"(),:;<>\[\]\\_!#$%&'*+/=?^`{|}~]+")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2})))?"
+)
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{0,15}")
+
+
+def is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def is_number(value: object) -> bool:
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def text_problem(value: str) -> str | None:
+    bad = XML_INVALID_CHARS.search(value)
+    if bad:
+        return f"contains character U+{ord(bad.group()):04X}, which XML cannot carry"
+    return None
+
+
+def string_problem(value: object, *, allow_empty: bool = True) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    if not allow_empty and not value.strip():
+        return "must not be empty"
+    return text_problem(value)
+
+
+def email_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string with an email address"
+    local, _, domain = value.rpartition("@")
+    if (
+        len(value) > 254
+        or len(local) > 64
+        or not _EMAIL.fullmatch(value)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in value
+        or "." not in domain
+        or any(not label or label[0] == "-" or label[-1] == "-" for label in domain.split("."))
+        or len(domain.rsplit(".", 1)[1]) < 2
+    ):
+        return "not a valid email address"
+    return text_problem(value)
+
+
+def phone_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not _E164.fullmatch(value):
+        return "not a valid E.164 phone number (+ and country code, digits only)"
+    # is_valid_number accepts every documented number (+79000000000, +79511059000) and
+    # also rejects unallocated ranges, which is_possible_number would let through.
+    if not phonenumbers.is_valid_number(phonenumbers.parse(value, None)):
+        return "not a valid E.164 phone number"
+    return None
+
+
+def date_problem(value: object) -> str | None:
+    """RFC 3339, plus the short forms the user guide shows (2001-12-31, 2001-12-31T00:00+03:00)."""
+    message = "not an RFC 3339 date (e.g. 2001-12-31 or 2001-12-31T23:59:59+03:00)"
+    if not isinstance(value, str):
+        return message
+    m = _DATE.fullmatch(value)
+    if not m:
+        return message
+    year, month, day, hour, minute, second, _, off_h, off_m = m.groups()
+    try:
+        datetime.date(int(year), int(month), int(day))
+        if hour is not None:
+            datetime.time(int(hour), int(minute), int(second or 0))
+        if off_h is not None and (int(off_h) > 23 or int(off_m) > 59):
+            return message
+    except ValueError:
+        return message
+    return None
+
+
+def ip_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string with an IPv4 or IPv6 address"
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return "not a valid IPv4 or IPv6 address"
+    return None
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone_problem(value: object) -> str | None:
+    if not isinstance(value, str) or value not in time_zones():
+        return "not an IANA time zone (e.g. Europe/Moscow)"
+    return None
+
+
+def country_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
+        return "must be a two-letter country code (e.g. RU, US)"
+    return None
+
+
+def postal_code_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return 'must be a string (e.g. "390000"), not a number'
+    if not _POSTAL_CODE.fullmatch(value):
+        return "not a postal code (letters, digits, spaces and hyphens)"
+    return None
+
+
+def sex_problem(value: object) -> str | None:
+    # The console sends "male"/"female"; the documented examples also use 0, and the
+    # decisions table accepts 0, 1 and 2.
+    if value in ("male", "female") or (is_int(value) and value in (0, 1, 2)):
+        return None
+    return 'must be "male" or "female" (0, 1 and 2 are accepted too)'
+
+
+def status_problem(value: object) -> str | None:
+    if is_int(value) and 0 <= value <= 6:
+        return None
+    return "must be a profile status number from 0 to 6"
+
+
+def positive_int_problem(value: object) -> str | None:
+    if is_int(value) and value > 0:
+        return None
+    return "must be a positive integer"
+
+
+def non_empty_string_problem(value: object) -> str | None:
+    return string_problem(value, allow_empty=False)
+
+
+def name_problem(name: object) -> str | None:
+    if not isinstance(name, str) or not XML_NAME.fullmatch(name):
+        return "not a valid field name (letters, digits, _ - . and no leading digit)"
+    return None
+
+
+FORMAT_CHECKS = {
+    "string": string_problem,
+    "email": email_problem,
+    "phone": phone_problem,
+    "date": date_problem,
+    "ip": ip_problem,
+    "time_zone": time_zone_problem,
+    "country": country_problem,
+    "postal_code": postal_code_problem,
+    "sex": sex_problem,
+    "status": status_problem,
+    "int": lambda v: None if is_int(v) else "must be an integer",
+    "positive_int": positive_int_problem,
+    "non_empty_string": non_empty_string_problem,
+}
