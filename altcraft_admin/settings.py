@@ -187,6 +187,12 @@ SANDBOX_TOKEN_ENV = "SANDBOX_TOKEN"  # noqa: S105 - the name of a variable, not 
 # The sandbox is part of this project, so its demo token may have a default; real tokens may not.
 os.environ.setdefault(SANDBOX_TOKEN_ENV, "sandbox-demo-token")
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"http://127.0.0.1:{PORT}/sandbox/api/")
+# Fault injection in the sandbox API (latency, HTTP errors, dropped connections...), for tests
+# and reliability runs only: nothing is injected unless SANDBOX_FAULTS_ENABLED is on. Syntax in
+# altcraft_sandbox/faults.py; SANDBOX_FAULTS applies to every request, the Sandbox-Fault header
+# to one.
+SANDBOX_FAULTS_ENABLED = env.bool("SANDBOX_FAULTS_ENABLED", default=False)
+SANDBOX_FAULTS = env.str("SANDBOX_FAULTS", default="")
 ALTCRAFT_CONNECTIONS = env.json("ALTCRAFT_CONNECTIONS", default=[])
 ALTCRAFT_CONNECT_TIMEOUT = env.float("ALTCRAFT_CONNECT_TIMEOUT", default=5.0)
 ALTCRAFT_READ_TIMEOUT = env.float("ALTCRAFT_READ_TIMEOUT", default=60.0)
