@@ -1,0 +1,294 @@
+"""Canonical JSON and Altcraft XML (contract §6), both ways, for requests and responses."""
+
+import json
+import re
+from xml.parsers.expat import ErrorString, ExpatError
+
+from defusedxml import DefusedXmlException
+
+from .formats import XML_INVALID_CHARS, XML_NAME
+from .operations import normalize_path
+from .schema import RESPONSE, request_schema
+from .xmlparse import XMLRefused, parse_xml
+
+FORMATS = ("json", "xml")
+CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
+
+
+class PayloadError(ValueError):
+    """A body that cannot be read or written; the message says why, for a person."""
+
+
+class _Unencodable(ValueError):
+    pass
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+def encode_json(payload: object, *, indent: int | None = None) -> bytes:
+    """UTF-8, compact separators, keys in the order given."""
+    try:
+        text = json.dumps(
+            payload,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=indent,
+            separators=(",", ": ") if indent is not None else (",", ":"),
+        )
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"cannot be written as JSON: {exc}") from None
+
+
+def _refuse_constant(name: str) -> object:
+    raise PayloadError(f"malformed JSON: {name} is not a JSON value")
+
+
+def _decode_json(body: bytes) -> object:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise PayloadError("malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. integers longer than Python's digit limit
+        raise PayloadError(f"malformed JSON: {exc}") from None
+
+
+# --- XML encoding -----------------------------------------------------------------------
+
+_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TAGS: dict[str, tuple[str, str, str, str]] = {}
+
+
+def _tags(name: object) -> tuple[str, str, str, str]:
+    """Open, close, open-as-array-item and empty tags; names are checked once and cached."""
+    if not isinstance(name, str) or not XML_NAME.fullmatch(name):
+        raise _Unencodable(f"{name!r} is not a valid XML element name")
+    tags = (f"<{name}>", f"</{name}>", f"<{name} array='true'>", f"<{name}/>")
+    if len(_TAGS) < 50_000:  # custom field names are few; bound the cache anyway
+        _TAGS[name] = tags
+    return tags
+
+
+def _escape(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    if bad := XML_INVALID_CHARS.search(text):
+        raise _Unencodable(f"contains character U+{ord(bad.group()):04X}, which XML cannot carry")
+    # \r is written as a reference because XML parsers turn a literal one into \n.
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _scalar(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Unencodable("a number that is not finite cannot be sent")
+        return repr(value)
+    if value is None:
+        return ""
+    raise _Unencodable(f"a {type(value).__name__} value cannot be written")
+
+
+def _write(obj: dict, out: list[str]) -> None:
+    # String building: about 4x faster than ElementTree for the same output.
+    add = out.append
+    for key, value in obj.items():
+        tags = _TAGS.get(key) if type(key) is str else None
+        if tags is None:
+            tags = _tags(key)
+        kind = type(value)
+        if kind is str:
+            add(tags[0] + _escape(value) + tags[1])
+        elif kind is dict:
+            if value:
+                add(tags[0])
+                _write(value, out)
+                add(tags[1])
+            else:
+                add(tags[3])
+        elif kind is list:
+            if not value:
+                add(tags[3])
+            for item in value:
+                kind = type(item)
+                if kind is dict:
+                    add(tags[2])
+                    _write(item, out)
+                    add(tags[1])
+                elif kind is str:
+                    add(tags[2] + _escape(item) + tags[1])
+                elif kind is list:
+                    raise _Unencodable("arrays of arrays cannot be written as XML")
+                else:
+                    add(tags[2] + _scalar(item) + tags[1])
+        else:
+            add(tags[0] + _scalar(value) + tags[1])
+
+
+def encode_xml_element(name: str, value: object, *, array: bool = False) -> bytes:
+    """One element as it appears inside <xml>; batching joins these without re-encoding."""
+    element = {name: [value] if array else value}
+    out: list[str] = []
+    try:
+        _write(element, out)
+    except (_Unencodable, RecursionError):
+        raise PayloadError(_locate_unencodable(element)) from None
+    return "".join(out).encode("utf-8")
+
+
+def encode_xml(payload: dict) -> bytes:
+    """Altcraft XML: root <xml>, arrays as repeated elements marked array='true'."""
+    if not isinstance(payload, dict):
+        raise PayloadError("only an object can be written as XML")
+    out = ["<xml>"]
+    try:
+        _write(payload, out)
+    except (_Unencodable, RecursionError):
+        raise PayloadError(_locate_unencodable(payload)) from None
+    out.append("</xml>")
+    return "".join(out).encode("utf-8")
+
+
+def encode(payload: dict, fmt: str) -> bytes:
+    if fmt == "json":
+        return encode_json(payload)
+    if fmt == "xml":
+        return encode_xml(payload)
+    raise PayloadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+def _locate_unencodable(value: object, path: str = "", depth: int = 0) -> str:
+    """Finds the first part the encoder refused (rarely needed, so kept off the fast path)."""
+    from .problems import join_path
+
+    if depth > 200:
+        return f"{path}: nested too deeply to write as XML"
+    children: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            try:
+                _tags(key)
+            except _Unencodable as exc:
+                return f"{join_path(path, str(key))}: {exc}"
+            children.append((join_path(path, key), item))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, list):
+                return f"{path}: arrays of arrays cannot be written as XML"
+            children.append((f"{path}[{i}]", item))
+    else:
+        try:
+            _escape(value) if isinstance(value, str) else _scalar(value)
+        except _Unencodable as exc:
+            return f"{path}: {exc}"
+    for child_path, item in children:
+        found = _locate_unencodable(item, child_path, depth + 1)
+        if found:
+            return found
+    return ""
+
+
+# --- Decoding ---------------------------------------------------------------------------
+
+
+def detect_format(body: bytes, content_type: str | None = None) -> str:
+    """'json' or 'xml', from the Content-Type when it names one, else from the first character."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media.endswith("json"):
+        return "json"
+    if media.endswith("xml"):
+        return "xml"
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"<":
+        return "xml"
+    if start in (b"{", b"["):
+        return "json"
+    raise PayloadError("cannot tell whether the body is JSON or XML")
+
+
+def _decode_xml(body: bytes, schema: object) -> dict:
+    try:
+        return parse_xml(body, schema)  # type: ignore[arg-type]
+    except ExpatError as exc:
+        raise PayloadError(
+            f"malformed XML: {ErrorString(exc.code)} at line {exc.lineno}, column {exc.offset + 1}"
+        ) from None
+    except DefusedXmlException as exc:
+        raise PayloadError(
+            "XML with a document type declaration or entities is refused: they can expand "
+            f"into an XML bomb or read external files ({type(exc).__name__})"
+        ) from None
+    except XMLRefused as exc:
+        raise PayloadError(str(exc)) from None
+
+
+def decode(
+    body: bytes,
+    fmt: str,
+    *,
+    operation: str | None = None,
+    custom_field_types: dict[str, str] | None = None,
+) -> dict:
+    """A request body as the dict JSON would give; XML values are typed by the contract."""
+    if fmt == "json":
+        payload = _decode_json(body)
+        if not isinstance(payload, dict):
+            raise PayloadError("the JSON body must be an object ({...})")
+        return payload
+    if fmt != "xml":
+        raise PayloadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    payload = _decode_xml(body, request_schema(operation, custom_field_types))
+    value = payload.get("field_value")
+    field = payload.get("field_name")
+    # field_value is typed by the field it names, which is only known once parsed.
+    if (
+        isinstance(value, str)
+        and isinstance(field, str)
+        and (custom_field_types or {}).get(field) == "int"
+        and re.fullmatch(r"-?[0-9]+", value)
+    ):
+        payload["field_value"] = int(value)
+    return payload
+
+
+def decode_response(body: bytes, fmt: str, *, method: str | None = None) -> dict:
+    """An Altcraft answer: ``result`` of batches and ``data`` of list methods are lists."""
+    if fmt == "json":
+        answer = _decode_json(body)
+        if not isinstance(answer, dict):
+            raise PayloadError("the JSON response must be an object ({...})")
+    elif fmt == "xml":
+        answer = _decode_xml(body, RESPONSE)
+        # The documented add_batch XML answer nests result items as <xml> elements.
+        if "xml" in answer and "result" not in answer:
+            nested = answer.pop("xml")
+            answer["result"] = nested if isinstance(nested, list) else [nested]
+    else:
+        raise PayloadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if "result" in answer and not isinstance(answer["result"], list):
+        answer["result"] = [answer["result"]]
+    listing = (
+        normalize_path(method).endswith("/list")
+        if method
+        else any(k in answer for k in ("next_from_id", "total_count", "total"))
+    )
+    if listing and "data" in answer and not isinstance(answer["data"], list):
+        data = answer["data"]
+        answer["data"] = [] if data in ("", {}) else [data]
+    return answer
