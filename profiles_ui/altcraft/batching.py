@@ -1,0 +1,81 @@
+"""Splitting a stream of profiles into requests within Altcraft's batch limits (§2.5, §13)."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from .codec import PayloadError, encode_json, encode_xml, encode_xml_element
+from .operations import MAX_BYTES, MAX_PROFILES
+
+
+class ProfileTooLarge(ValueError):
+    def __init__(self, index: int, size: int, max_bytes: int) -> None:
+        super().__init__(
+            f"profile {index} alone makes a {size:,}-byte request, "
+            f"over the {max_bytes:,}-byte limit"
+        )
+        self.index = index
+        self.size = size
+        self.max_bytes = max_bytes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    profiles: list[dict]
+    body: bytes  # the whole request: the envelope plus "data": profiles
+    first_index: int  # position of profiles[0] in the input stream
+
+
+def _frame(envelope: dict, fmt: str) -> tuple[bytes, bytes, bytes]:
+    """(prefix, separator, suffix) so that body = prefix + separator.join(items) + suffix."""
+    if fmt == "json":
+        head = encode_json(envelope)[:-1]
+        return head + (b',"data":[' if envelope else b'"data":['), b",", b"]}"
+    if fmt == "xml":
+        return encode_xml(envelope)[: -len(b"</xml>")], b"", b"</xml>"
+    raise PayloadError(f"unknown format {fmt!r}")
+
+
+def _item(profile: dict, fmt: str) -> bytes:
+    if fmt == "json":
+        return encode_json(profile)
+    return encode_xml_element("data", profile, array=True)
+
+
+def split_into_chunks(
+    profiles: Iterable[dict],
+    *,
+    fmt: str = "json",
+    envelope: dict,
+    max_profiles: int = MAX_PROFILES,
+    max_bytes: int = MAX_BYTES,
+) -> Iterator[Chunk]:
+    """Yields requests of at most ``max_profiles`` profiles and ``max_bytes`` of body.
+
+    Profiles are encoded once each and never split; only one chunk is held at a time, so
+    memory does not grow with the length of the stream. A profile too large for any request
+    raises ProfileTooLarge once every profile before it has been yielded.
+    """
+    if "data" in envelope:
+        raise ValueError('the envelope must not contain "data"; the profiles go there')
+    prefix, separator, suffix = _frame(envelope, fmt)
+    frame_size = len(prefix) + len(suffix)
+    if frame_size >= max_bytes:
+        raise ValueError(f"the envelope alone takes {frame_size} bytes of the {max_bytes} allowed")
+    batch: list[dict] = []
+    parts: list[bytes] = []
+    size = frame_size
+    first = 0
+    for index, profile in enumerate(profiles):
+        item = _item(profile, fmt)
+        extra = len(item) + (len(separator) if parts else 0)
+        if parts and (len(parts) >= max_profiles or size + extra > max_bytes):
+            yield Chunk(batch, prefix + separator.join(parts) + suffix, first)
+            batch, parts, size, first = [], [], frame_size, index
+            extra = len(item)
+        if frame_size + len(item) > max_bytes:
+            raise ProfileTooLarge(index, frame_size + len(item), max_bytes)
+        batch.append(profile)
+        parts.append(item)
+        size += extra
+    if parts:
+        yield Chunk(batch, prefix + separator.join(parts) + suffix, first)
