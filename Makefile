@@ -30,6 +30,7 @@ run: $(VENV)/.installed .env
 	mkdir -p staticfiles
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_sandbox
 	$(PY) manage.py runconsole --port $(PORT)
 
 # Debian's Chromium drives the browser tests; Playwright's own browser download is not used.

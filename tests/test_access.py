@@ -30,6 +30,20 @@ ROUTES: dict[str, Route] = {
     "login": Route(public=True),
     "logout": Route(method="post", redirects_to="/login/"),
     "switch_connection": Route(method="post", data={"connection": "sandbox"}),
+    "sandbox:index": Route(),
+    "sandbox:databases": Route(),
+    "sandbox:resources": Route(),
+    "sandbox:workflows": Route(),
+    "sandbox:profiles": Route(),
+    "sandbox:reset": Route(
+        allowed=frozenset({"admin"}),
+        method="post",
+        data={"confirm": "yes"},
+        redirects_to="/sandbox/",
+    ),
+    # The sandbox API checks its own token, not the login; errors are answered in the body.
+    "sandbox:api": Route(public=True, method="post", kwargs={"method": "databases/list"}),
+    "sandbox:noop": Route(public=True, method="post"),
 }
 
 
