@@ -97,3 +97,16 @@ def log_in(page, make_user):
         return page
 
     return log_in_as
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """The sandbox connection, served for real over HTTP by the live server, with seed data."""
+    from django.core.management import call_command
+
+    from profiles_ui.connections import SANDBOX, all_connections
+
+    settings.SANDBOX_BASE_URL = f"{live_server.url}/sandbox/api/"
+    settings.ALTCRAFT_RETRY_BACKOFF = 0.01
+    call_command("seed_sandbox", verbosity=0)
+    return all_connections()[SANDBOX]

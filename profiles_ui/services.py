@@ -1,0 +1,275 @@
+"""The one place that sends to Altcraft.
+
+Order matters: the record is written (pending) before the request leaves, so a crash in the
+middle still leaves a trace with its Request-ID; it is finalised exactly once afterwards.
+"""
+
+import threading
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from profiles_ui.altcraft.client import (
+    TOKEN_PLACEHOLDER,
+    AltcraftClient,
+    AltcraftResponse,
+    TransportError,
+)
+from profiles_ui.altcraft.codec import encode_json, encode_xml
+from profiles_ui.connections import Connection, get_connection
+from profiles_ui.models import Submission
+from profiles_ui.roles import user_role
+
+_clients: dict[tuple[str, str], AltcraftClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(connection: Connection) -> AltcraftClient:
+    """One pooled client per connection for the life of the process."""
+    key = (connection.name, connection.base_url)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = AltcraftClient(
+                connection.base_url,
+                connect_timeout=settings.ALTCRAFT_CONNECT_TIMEOUT,
+                read_timeout=settings.ALTCRAFT_READ_TIMEOUT,
+                retries=settings.ALTCRAFT_RETRIES,
+                backoff=settings.ALTCRAFT_RETRY_BACKOFF,
+            )
+        return _clients[key]
+
+
+def request_body(payload: dict[str, Any], fmt: str, connection: Connection) -> bytes:
+    """The exact bytes that are previewed, recorded and sent, but with the token a placeholder.
+
+    The token goes first so the client can swap in the real one without re-encoding.
+    """
+    if connection.token_placement == "body":  # noqa: S105 - a placement, not a secret
+        payload = {"token": TOKEN_PLACEHOLDER, **{k: v for k, v in payload.items() if k != "token"}}
+    return encode_json(payload) if fmt == "json" else encode_xml(payload)
+
+
+def identifiers(payload: dict[str, Any]) -> dict[str, Any]:
+    """Who the request is about, copied onto the record for search and the timeline."""
+    data = payload.get("data")
+    profile = data if isinstance(data, dict) else {}
+    phones = profile.get("phones")
+    first_phone = phones[0] if isinstance(phones, list) and phones else ""
+    return {
+        "matching": str(payload.get("matching") or ""),
+        "email": str(payload.get("email") or profile.get("email") or "")[:254],
+        "phone": str(payload.get("phone") or first_phone or "")[:32],
+        "profile_id": str(payload.get("profile_id") or "")[:64],
+        "db_id": _int_or_none(payload.get("db_id")),
+        "workflow_id": _int_or_none(payload.get("workflow_id")),
+        "profile_count": len(data) if isinstance(data, list) else 1,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def submit(
+    *,
+    user: AbstractBaseUser,
+    connection: Connection,
+    operation: str,
+    payload: dict[str, Any],
+    fmt: str = "json",
+    parent: Submission | None = None,
+    reason: str = "",
+    request_id: uuid.UUID | None = None,
+) -> Submission:
+    """Record, send and finalise one request built from `payload`; returns the final record."""
+    return send_recorded(
+        user=user,
+        connection=connection,
+        operation=operation,
+        body=request_body(payload, fmt, connection),
+        fmt=fmt,
+        about=identifiers(payload),
+        parent=parent,
+        reason=reason,
+        request_id=request_id,
+    )
+
+
+def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submission:
+    """Send a recorded body again, byte for byte, as a new record with a new Request-ID."""
+    connection = get_connection(record.connection)
+    if connection is None:
+        raise ResendRefused(f"the connection {record.connection!r} no longer exists")
+    if record.purged_at or not record.request_body:
+        raise ResendRefused("this record's body was removed by the retention purge")
+    about = {
+        name: getattr(record, name)
+        for name in ("matching", "email", "phone", "profile_id", "db_id", "workflow_id")
+    }
+    return send_recorded(
+        user=user,
+        connection=connection,
+        operation=record.operation,
+        body=record.request_body.encode(),
+        fmt=record.format,
+        about={**about, "profile_count": record.profile_count},
+        parent=record,
+        reason=reason,
+    )
+
+
+class ResendRefused(Exception):
+    """A recorded request cannot be sent again; the message says why."""
+
+
+def send_recorded(
+    *,
+    user: AbstractBaseUser,
+    connection: Connection,
+    operation: str,
+    body: bytes,
+    fmt: str,
+    about: dict[str, Any],
+    parent: Submission | None = None,
+    reason: str = "",
+    request_id: uuid.UUID | None = None,
+) -> Submission:
+    """Write the pending record, send `body` (token as placeholder), finalise the record."""
+    record = record_pending(
+        user=user,
+        connection=connection,
+        operation=operation,
+        body=body,
+        fmt=fmt,
+        about=about,
+        parent=parent,
+        reason=reason,
+        request_id=request_id,
+    )
+    return deliver(record, connection)
+
+
+def record_pending(
+    *,
+    user: AbstractBaseUser,
+    connection: Connection,
+    operation: str,
+    body: bytes,
+    fmt: str,
+    about: dict[str, Any],
+    parent: Submission | None = None,
+    reason: str = "",
+    request_id: uuid.UUID | None = None,
+) -> Submission:
+    """The trace that exists before anything leaves: who, where, what, and its Request-ID."""
+    return Submission.objects.create(
+        user=user,
+        username=user.get_username(),
+        role=user_role(user),
+        connection=connection.name,
+        connection_production=connection.production,
+        operation=operation,
+        url=client_for(connection).url(operation),
+        format=fmt,
+        request_id=request_id or uuid.uuid4(),
+        request_body=body.decode(),
+        parent=parent,
+        reason=reason,
+        **about,
+    )
+
+
+def deliver(record: Submission, connection: Connection) -> Submission:
+    """Send a pending record's body and finalise it.
+
+    Safe to call again for a record left pending by a crash: the same Request-ID goes out, so
+    Altcraft answers a request it already applied with its first answer and applies nothing.
+    """
+    try:
+        response = client_for(connection).send(
+            record.operation,
+            record.request_body.encode(),
+            fmt=record.format,
+            token=connection.token(),
+            token_placement=connection.token_placement,
+            request_id=record.request_id,
+        )
+    except TransportError as exc:
+        return finalise(
+            record,
+            state=Submission.State.TRANSPORT_FAILED,
+            transport_error=exc.reason,
+            attempts=exc.attempts,
+            duration_ms=exc.duration_ms,
+        )
+    return finalise(record, **outcome(response, record))
+
+
+def outcome(response: AltcraftResponse, record: Submission) -> dict[str, Any]:
+    if response.bad_response:
+        state = Submission.State.BAD_RESPONSE
+    elif response.duplicate and response.attempts == 1:
+        # Altcraft had this Request-ID before this submission began (a resumed chunk, say):
+        # it answered with its first response and applied nothing. A duplicate answer to our
+        # own retry is just our first attempt's answer, and is judged by its error below.
+        state = Submission.State.DUPLICATE
+    elif response.error == 0:
+        state = Submission.State.SUCCEEDED
+    else:
+        state = Submission.State.REJECTED
+    return {
+        "state": state,
+        "response_status": response.status,
+        "response_headers": response.headers,
+        "response_body": response.body,
+        "error": response.error,
+        "error_text": response.error_text if not response.bad_response else response.bad_response,
+        "results": response.results,
+        "profile_id": (response.profile_id or record.profile_id)[:64],
+        "duration_ms": response.duration_ms,
+        "attempts": response.attempts,
+    }
+
+
+def finalise(record: Submission, **fields: Any) -> Submission:
+    """The only change a record ever gets: pending to final, once."""
+    fields["finished_at"] = timezone.now()
+    updated = Submission.objects.filter(pk=record.pk, state=Submission.State.PENDING).update(
+        **fields
+    )
+    if updated != 1:
+        raise RuntimeError(f"Submission {record.pk} was already final")
+    record.refresh_from_db()
+    return record
+
+
+class LookupFailed(Exception):
+    """A read-only call (databases/list, resources/fields_get...) gave no usable answer."""
+
+
+def lookup(connection: Connection, method: str, params: dict[str, Any] | None = None) -> dict:
+    """Ask Altcraft for reference data. Read-only, so not recorded in the history."""
+    body = request_body(params or {}, "json", connection)
+    try:
+        response = client_for(connection).send(
+            method,
+            body,
+            fmt="json",
+            token=connection.token(),
+            token_placement=connection.token_placement,
+        )
+    except TransportError as exc:
+        raise LookupFailed(f"{method}: {exc.reason}") from None
+    if response.bad_response:
+        raise LookupFailed(f"{method}: {response.bad_response}")
+    if not response.ok:
+        raise LookupFailed(
+            f"{method}: Altcraft answered error {response.error}: {response.error_text}"
+        )
+    return response.data or {}
