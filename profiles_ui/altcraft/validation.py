@@ -29,7 +29,7 @@ def validate(
     names = op.param_names
     for key, value in payload.items():
         path = join_path("", key)
-        if key not in names:
+        if key not in names and not (op.takes_matching and key in MATCHING_KEYS):
             problems.append(Problem(path, f"unknown parameter for {op.path}"))
         elif key not in _CHECKED_ELSEWHERE and (message := _param_problem(op, key, value)):
             problems.append(Problem(path, message))
