@@ -105,3 +105,41 @@ class Submission(models.Model):
 
 class FinalRecordError(Exception):
     """A final audit record was about to be changed or deleted."""
+
+class PurgeLog(models.Model):
+    """One run of `purge_history`: who removed which records' bodies, and up to when."""
+
+    ran_at = models.DateTimeField(auto_now_add=True)
+    ran_by = models.CharField(max_length=150, help_text="The --by name, or the OS user.")
+    older_than_days = models.PositiveIntegerField()
+    cutoff = models.DateTimeField(help_text="Records created before this were purged.")
+    records = models.PositiveIntegerField()
+    first_id = models.BigIntegerField(null=True, blank=True)
+    last_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"Purge by {self.ran_by} at {self.ran_at:%Y-%m-%d %H:%M}: {self.records} records"
+
+
+class RecordView(models.Model):
+    """Someone opened a record's detail page: reading personal data is itself audited."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150)
+    viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["submission", "-id"], name="recordview_submission_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.username} viewed submission {self.submission_id}"
+
