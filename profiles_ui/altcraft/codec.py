@@ -58,6 +58,8 @@ def _decode_json(body: bytes) -> object:
         ) from None
     except RecursionError:
         raise PayloadError("malformed JSON: nested too deeply") from None
+    except PayloadError:
+        raise
     except ValueError as exc:  # e.g. integers longer than Python's digit limit
         raise PayloadError(f"malformed JSON: {exc}") from None
 
