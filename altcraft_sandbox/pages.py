@@ -71,6 +71,7 @@ def search_profiles(query: str, database_id: str) -> QuerySet[Profile]:
     phone = normalise_phone(query)
     if phone and len(phone) > 4:
         condition |= Q(phone_rows__phone__startswith=phone)
+        condition |= Q(subscriptions__identifier__startswith=phone)
     return profiles.filter(condition).distinct()
 
 
