@@ -6,7 +6,7 @@ from xml.parsers.expat import ErrorString, ExpatError
 
 from defusedxml import DefusedXmlException
 
-from .formats import XML_INVALID_CHARS, XML_NAME
+from .formats import XML_INVALID_CHARS, is_xml_name
 from .operations import normalize_path
 from .schema import RESPONSE, request_schema
 from .xmlparse import XMLRefused, parse_xml
@@ -72,7 +72,7 @@ _TAGS: dict[str, tuple[str, str, str, str]] = {}
 
 def _tags(name: object) -> tuple[str, str, str, str]:
     """Open, close, open-as-array-item and empty tags; names are checked once and cached."""
-    if not isinstance(name, str) or not XML_NAME.fullmatch(name):
+    if not isinstance(name, str) or not is_xml_name(name):
         raise _Unencodable(f"{name!r} is not a valid XML element name")
     tags = (f"<{name}>", f"</{name}>", f"<{name} array='true'>", f"<{name}/>")
     if len(_TAGS) < 50_000:  # custom field names are few; bound the cache anyway

@@ -4,7 +4,8 @@ import datetime
 import ipaddress
 import math
 import re
-from functools import cache
+from functools import cache, lru_cache
+from xml.parsers import expat
 from zoneinfo import available_timezones
 
 import phonenumbers
@@ -161,8 +162,26 @@ def non_empty_string_problem(value: object) -> str | None:
     return string_problem(value, allow_empty=False)
 
 
+@lru_cache(maxsize=4096)
+def is_xml_name(name: str) -> bool:
+    """Whether ``name`` can be an element name, as the XML parsers in use see it.
+
+    Expat still classifies non-ASCII name characters by the older XML 1.0 tables, which
+    refuse some that the newer production allows (U+FDF0, for one), so it has the last word.
+    """
+    if not XML_NAME.fullmatch(name):
+        return False
+    if name.isascii():
+        return True
+    try:
+        expat.ParserCreate().Parse(f"<{name}/>", True)
+    except expat.ExpatError:
+        return False
+    return True
+
+
 def name_problem(name: object) -> str | None:
-    if not isinstance(name, str) or not XML_NAME.fullmatch(name):
+    if not isinstance(name, str) or not is_xml_name(name):
         return "not a valid field name (letters, digits, _ - . and no leading digit)"
     return None
 
