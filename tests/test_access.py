@@ -30,6 +30,7 @@ ROUTES: dict[str, Route] = {
     "login": Route(public=True),
     "logout": Route(method="post", redirects_to="/login/"),
     "switch_connection": Route(method="post", data={"connection": "sandbox"}),
+    "builder": Route(allowed=frozenset({"marketer", "support", "admin"})),
     "sandbox:index": Route(),
     "sandbox:databases": Route(),
     "sandbox:resources": Route(),

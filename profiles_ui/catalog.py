@@ -1,0 +1,230 @@
+"""Reference data from the active connection: databases, fields, resources, scenarios.
+
+Every answer is cached per connection, so the builder's live preview never waits on Altcraft.
+A failed call is cached briefly too: a connection that is down must not make every keystroke
+wait for a connect timeout. "Refresh" bumps the connection's cache generation.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+
+from profiles_ui import services
+from profiles_ui.altcraft.channels import CHANNELS
+from profiles_ui.connections import Connection
+
+TTL = 15 * 60
+FAILURE_TTL = 30
+PAGE = 1000
+
+# Altcraft's names for field types -> the console's custom field types (altcraft.fields).
+TYPE_ALIASES = {
+    "unicode": "string",
+    "str": "string",
+    "text": "string",
+    "line": "string",
+    "version": "string",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "datetime": "date",
+    "array": "tags",
+}
+
+
+@dataclass(frozen=True)
+class Database:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    title: str
+    type: str
+    system: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: int
+    name: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    id: int
+    name: str
+    db_id: int | None
+    is_active: bool
+    groups: tuple[str, ...]
+
+
+@dataclass
+class Lookup[T]:
+    """What a reference call gave: the items, or why there are none."""
+
+    items: list[T] = field(default_factory=list)
+    error: str = ""
+
+
+def _generation(connection: Connection) -> int:
+    return cache.get(f"catalog-gen:{connection.name}", 0)
+
+
+def refresh(connection: Connection) -> None:
+    key = f"catalog-gen:{connection.name}"
+    cache.set(key, _generation(connection) + 1, None)
+
+
+def _cached[T](connection: Connection, name: str, load: Callable[[], list[T]]) -> Lookup[T]:
+    key = f"catalog:{connection.name}:{connection.base_url}:{_generation(connection)}:{name}"
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    try:
+        result = Lookup(items=load())
+        ttl = TTL
+    except services.LookupFailed as exc:
+        result = Lookup(error=str(exc))
+        ttl = FAILURE_TTL
+    cache.set(key, result, ttl)
+    return result
+
+
+def _list(connection: Connection, method: str, params: dict[str, Any] | None = None) -> list:
+    """Every item of a paged list method (from_id / next_from_id)."""
+    items: list = []
+    from_id = 1
+    for _ in range(50):
+        answer = services.lookup(connection, method, {**(params or {}), "from_id": from_id})
+        page = answer.get("data") or []
+        if not isinstance(page, list):
+            page = [page]
+        items += [item for item in page if isinstance(item, dict)]
+        next_from = answer.get("next_from_id")
+        if not page or not isinstance(next_from, int) or next_from <= from_id or len(page) < PAGE:
+            break
+        from_id = next_from
+    return items
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def databases(connection: Connection) -> Lookup[Database]:
+    def load() -> list[Database]:
+        rows = _list(connection, "databases/list", {"limit": PAGE})
+        return [
+            Database(id=_int(row.get("id")), name=str(row.get("name") or row.get("id")))
+            for row in rows
+            if _int(row.get("id")) is not None
+        ]
+
+    return _cached(connection, "databases", load)
+
+
+def _fields(rows: list[dict]) -> list[FieldInfo]:
+    fields = []
+    for row in rows:
+        name = row.get("name")
+        if not isinstance(name, str) or not name:
+            continue
+        kind = str(row.get("type") or "string").lower()
+        fields.append(
+            FieldInfo(
+                name=name,
+                title=str(row.get("title") or name),
+                type=TYPE_ALIASES.get(kind, kind),
+                system=row.get("category") == "system" or name.startswith("_"),
+            )
+        )
+    return fields
+
+
+def database_fields(connection: Connection, db_id: int | None) -> Lookup[FieldInfo]:
+    """The database's custom fields (system fields are known from the contract)."""
+    if not db_id:
+        return Lookup()
+
+    def load() -> list[FieldInfo]:
+        answer = services.lookup(connection, "databases/fields_get", {"id": db_id})
+        rows = answer.get("data") or []
+        return [f for f in _fields(rows if isinstance(rows, list) else [rows]) if not f.system]
+
+    return _cached(connection, f"db-fields:{db_id}", load)
+
+
+def resources(connection: Connection) -> Lookup[Resource]:
+    def load() -> list[Resource]:
+        found = []
+        for row in _list(connection, "resources/list", {"limit": PAGE}):
+            resource_id = _int(row.get("id"))
+            if resource_id is None:
+                continue
+            channels = row.get("channels")
+            if not isinstance(channels, list):
+                # resources/list does not document channels; resources/get does.
+                detail = services.lookup(connection, "resources/get", {"id": resource_id})
+                detail = detail.get("data", detail)
+                channels = detail.get("channels") if isinstance(detail, dict) else []
+            found.append(
+                Resource(
+                    id=resource_id,
+                    name=str(row.get("name") or resource_id),
+                    channels=tuple(c for c in channels or () if c in CHANNELS),
+                )
+            )
+        return found
+
+    return _cached(connection, "resources", load)
+
+
+def resource_fields(
+    connection: Connection, resource_id: int | None, channel: str
+) -> Lookup[FieldInfo]:
+    if not resource_id or channel not in CHANNELS:
+        return Lookup()
+
+    def load() -> list[FieldInfo]:
+        answer = services.lookup(
+            connection, "resources/fields_get", {"id": resource_id, "channel": channel}
+        )
+        rows = answer.get("data") or []
+        return _fields(rows if isinstance(rows, list) else [rows])
+
+    return _cached(connection, f"res-fields:{resource_id}:{channel}", load)
+
+
+def workflows(connection: Connection) -> Lookup[Workflow]:
+    def load() -> list[Workflow]:
+        found = []
+        for row in _list(connection, "workflows/list", {"limit": PAGE}):
+            workflow_id = _int(row.get("id"))
+            if workflow_id is None:
+                continue
+            groups = row.get("groups") or []
+            found.append(
+                Workflow(
+                    id=workflow_id,
+                    name=str(row.get("name") or workflow_id),
+                    db_id=_int(row.get("list_id")),
+                    is_active=row.get("is_active") is True,
+                    groups=tuple(
+                        str(g.get("title") or g.get("name") or "")
+                        for g in groups
+                        if isinstance(g, dict)
+                    ),
+                )
+            )
+        return found
+
+    return _cached(connection, "workflows", load)

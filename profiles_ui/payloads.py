@@ -1,0 +1,484 @@
+"""Form values -> an Altcraft payload dict, and a payload dict -> form data (the paste path).
+
+Only parsing happens here: typed text becomes numbers, lists and objects. Whether the result
+is a valid request is for `altcraft.validation` to say; its problem paths are mapped back to
+form fields by `locate`, so a problem found anywhere is marked where it was typed.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from profiles_ui.altcraft.channels import STATUS_WORDS, infer_channel
+from profiles_ui.altcraft.fields import SYSTEM_FIELDS
+from profiles_ui.altcraft.matching import MATCHING_KEYS
+from profiles_ui.altcraft.operations import Operation
+from profiles_ui.altcraft.problems import Problem
+
+_INT = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+OPTION_FLAGS = ("skip_triggers", "skip_invalid_subscriptions", "detect_geo")
+SEGMENTS = ("add_to_segments", "remove_from_segments")
+SUB_SIMPLE_KEYS = ("email", "phone", "provider", "subscription_id")
+TOP_ORDER = ("db_id", "workflow_id", "matching", *MATCHING_KEYS, "resource_id")
+
+
+@dataclass
+class SubRow:
+    index: int  # the row's position in the formset, which deleted rows make differ from data
+    values: dict[str, Any]
+    field_types: dict[str, str]
+
+
+@dataclass
+class Parts:
+    """What the forms hold, already parsed by them, in plain values."""
+
+    operation: Operation
+    target: dict[str, Any]
+    matching: dict[str, Any]
+    matching_keys: tuple[str, ...]
+    profile: list[tuple[str, str, str, str]]  # name, raw text, function, type
+    profile_extra: str
+    subs: list[SubRow]
+    content: list[tuple[str, str]]
+    attach: list[dict[str, str]]
+    options: dict[str, Any]
+
+
+def split_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _number(raw: str) -> Any:
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if _NUMBER.fullmatch(raw):
+        return float(raw)
+    return raw  # left as typed: validation names the problem
+
+
+def typed(raw: str, field_type: str) -> Any:
+    """A plain field value from its text; unparseable text stays text for validation to flag."""
+    if field_type in ("int", "float"):
+        return _number(raw)
+    if field_type == "bool":
+        return {"true": True, "false": False}.get(raw, raw)
+    if field_type in ("tags", "phones"):
+        return split_list(raw)
+    if field_type in ("object", "arr_object"):
+        return json.loads(raw)
+    if field_type == "enum" and _INT.fullmatch(raw):  # _sex: 0, 1, 2 as the examples send
+        return int(raw)
+    return raw
+
+
+def field_value(raw: str, fn: str, field_type: str) -> Any:
+    if fn == "unset":
+        return {"action": "unset"}
+    if fn == "incr":
+        return {"action": "incr", "value": _number(raw)}
+    if fn in ("add", "delete"):
+        return {"action": fn, "value": split_list(raw)}
+    value = typed(raw, field_type)
+    return {"action": "set", "value": value} if fn == "set" else value
+
+
+def _json_object(raw: str, path: str, problems: list[Problem]) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        problems.append(Problem(path, f"not valid JSON ({exc.msg}, line {exc.lineno})"))
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(path, 'must be a JSON object, like {"key": "value"}'))
+        return {}
+    return value
+
+
+def _profile(parts: Parts, problems: list[Problem]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, raw, fn, field_type in parts.profile:
+        if not raw and fn in ("", "set", "incr", "add", "delete"):
+            problems.append(Problem(f"data.{name}", f"enter a value to {fn or 'set'}"))
+            continue
+        try:
+            data[name] = field_value(raw, fn, field_type)
+        except ValueError as exc:
+            problems.append(Problem(f"data.{name}", f"not valid JSON ({exc})"))
+    for key, value in _json_object(parts.profile_extra, "@profile.extra", problems).items():
+        data.setdefault(key, value)
+    subscriptions = [_subscription(i, row, problems) for i, row in enumerate(parts.subs)]
+    if subscriptions:
+        data["subscriptions"] = subscriptions
+    return data
+
+
+def _subscription(i: int, row: SubRow, problems: list[Problem]) -> dict[str, Any]:
+    values = row.values
+    channel = values.get("channel") or ""
+    sub: dict[str, Any] = {}
+    if values.get("resource_id") is not None:
+        sub["resource_id"] = values["resource_id"]
+    sub["channel"] = channel
+    for key in SUB_SIMPLE_KEYS:
+        if key in values:
+            sub[key] = values[key] or ""
+    if "cc_id" in values:
+        sub["cc_data"] = {"id": _number(values["cc_id"] or "")}
+    elif "cc_phone" in values:
+        sub["cc_data"] = {"phone": values["cc_phone"] or ""}
+    if values.get("status"):
+        sub["status"] = values["status"]
+    if values.get("priority") is not None:
+        sub["priority"] = values["priority"]
+    if values.get("cats"):
+        sub["cats"] = split_list(values["cats"])
+    custom: dict[str, Any] = {}
+    for name, field_type in row.field_types.items():
+        raw = values.get(f"sf_{name}") or ""
+        if raw:
+            custom[name] = typed(raw, field_type)
+    for key, value in _json_object(values.get("extra", ""), f"@sub[{i}].extra", problems).items():
+        custom.setdefault(key, value)
+    if custom:
+        sub["custom_fields"] = custom
+    return sub
+
+
+def build(parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
+    """The payload the forms describe (no token), and the problems met while parsing them."""
+    op = parts.operation
+    problems: list[Problem] = []
+    payload: dict[str, Any] = {}
+    if op.needs_db_id:
+        payload["db_id"] = parts.target.get("db_id")
+    if op.needs_workflow_id:
+        payload["workflow_id"] = parts.target.get("workflow_id")
+    payload = {key: value for key, value in payload.items() if value is not None}
+    if op.takes_matching:
+        payload["matching"] = parts.matching.get("matching")
+        for key in parts.matching_keys:
+            value = parts.matching.get(key) or ""
+            if value:
+                payload[key] = _number(value) if key == "field_value" else value
+        if parts.matching.get("resource_id") is not None:
+            payload["resource_id"] = parts.matching["resource_id"]
+    for flag in OPTION_FLAGS:
+        if parts.options.get(flag):
+            payload[flag] = True
+    for name in SEGMENTS:
+        raw = parts.options.get(name) or ""
+        if raw:
+            items = split_list(raw)
+            if all(_INT.fullmatch(item) for item in items):
+                payload[name] = [int(item) for item in items]
+            else:
+                problems.append(Problem(name, "must be segment IDs separated by commas"))
+    data = _profile(parts, problems)
+    if data or op.param("data") and op.param("data").required:
+        payload["data"] = data
+    content = {key: value for key, value in parts.content if key or value}
+    if content:
+        payload["content"] = content
+    if parts.attach:
+        payload["attach"] = [{k: v for k, v in item.items() if v} for item in parts.attach]
+    for key, value in _json_object(
+        parts.options.get("extra", ""), "@options.extra", problems
+    ).items():
+        payload.setdefault(key, value)
+    return payload, problems
+
+
+# --- Problems back to fields ---------------------------------------------------------------
+
+_SUB_PATH = re.compile(r"data\.subscriptions\[(\d+)\](?:\.(\w+)(?:\.(\w+))?)?")
+_ATTACH_PATH = re.compile(r"attach\[(\d+)\](?:\.(\w+))?")
+_AT_PATH = re.compile(r"@(profile|options)\.extra|@sub\[(\d+)\]\.extra")
+
+
+def locate(path: str, sub_rows: list[int]) -> tuple[str, int | None, str | None]:
+    """Where a problem path belongs: (section, row index or None, field name or None)."""
+    if m := _AT_PATH.fullmatch(path):
+        if m.group(2) is not None:
+            return "subs", sub_rows[int(m.group(2))], "extra"
+        return m.group(1), None, "extra"
+    if m := _SUB_PATH.match(path):
+        row = sub_rows[int(m.group(1))] if int(m.group(1)) < len(sub_rows) else None
+        key, inner = m.group(2), m.group(3)
+        if key == "cc_data":
+            return "subs", row, f"cc_{inner}" if inner else "cc_data"
+        if key == "custom_fields":
+            return "subs", row, f"sf_{inner}" if inner else "extra"
+        if key in ("email_data", "phone_data"):
+            return "subs", row, key.split("_")[0]
+        return "subs", row, key
+    if m := _ATTACH_PATH.match(path):
+        return "attach", int(m.group(1)), m.group(2)
+    head, _, rest = path.partition(".")
+    head = head.split("[", 1)[0]
+    if head == "data":
+        if not rest or rest == "subscriptions":
+            return "profile", None, None
+        name, _, sub = rest.partition(".")
+        name = name.split("[", 1)[0]
+        return "profile", None, f"{name}__fn" if sub == "action" else name
+    if head in ("db_id", "workflow_id", "operation"):
+        return "target", None, head
+    if head in ("matching", "resource_id", *MATCHING_KEYS):
+        return "matching", None, head
+    if head in (*OPTION_FLAGS, *SEGMENTS):
+        return "options", None, head
+    if head == "content":
+        return "content", None, None
+    if head == "attach":
+        return "attach", None, None
+    if not head:
+        return "", None, None
+    return "options", None, "extra"
+
+
+# --- Payloads back to form data (paste, fix and resend) ------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def form_data(
+    payload: dict[str, Any],
+    operation: Operation,
+    *,
+    connection: str,
+    custom_fields: set[str] | None,
+    sub_fields: Callable[[Any, str], set[str]],
+) -> tuple[dict[str, str], list[str]]:
+    """Form data (as a POST would carry it) that builds `payload` again, and notes on what
+    could not be kept. Values that do not fit a widget go to the "other" JSON boxes."""
+    from profiles_ui import forms as f
+
+    out: dict[str, str] = {
+        f"{f.TARGET}-operation": operation.path,
+        f"{f.TARGET}-connection": connection,
+    }
+    notes: list[str] = []
+    extra: dict[str, Any] = {}
+    for key, value in payload.items():
+        if key == "token":
+            notes.append("The pasted token was dropped: the console adds the connection's own.")
+        elif key in ("db_id", "workflow_id"):
+            out[f"{f.TARGET}-{key}"] = _text(value)
+        elif key in ("matching", "resource_id", *MATCHING_KEYS) and operation.takes_matching:
+            out[f"{f.MATCHING}-{key}"] = _text(value)
+        elif key in OPTION_FLAGS and isinstance(value, bool) and key in operation.param_names:
+            if value:
+                out[f"{f.OPTIONS}-{key}"] = "on"
+        elif key in SEGMENTS and isinstance(value, list) and key in operation.param_names:
+            out[f"{f.OPTIONS}-{key}"] = _text(value)
+        elif key == "content" and isinstance(value, dict) and "content" in operation.param_names:
+            _rows(out, f.CONTENT, [{"key": k, "value": _text(v)} for k, v in value.items()])
+        elif key == "attach" and isinstance(value, list) and "attach" in operation.param_names:
+            rows = [
+                {k: _text(item.get(k, "")) for k in ("name", "file_key", "mimetype", "data")}
+                for item in value
+                if isinstance(item, dict)
+            ]
+            _rows(out, f.ATTACH, rows)
+        elif key == "data" and isinstance(value, dict):
+            _profile_data(out, value, custom_fields, sub_fields, notes)
+        else:
+            extra[key] = value
+    if extra:
+        out[f"{f.OPTIONS}-extra"] = json.dumps(extra, ensure_ascii=False)
+    out.setdefault(f"{f.OPTIONS}-fmt", "json")
+    for prefix in (f.SUBS, f.CONTENT, f.ATTACH):
+        out.setdefault(f"{prefix}-TOTAL_FORMS", "0")
+        out.setdefault(f"{prefix}-INITIAL_FORMS", "0")
+    return out, notes
+
+
+def _rows(out: dict[str, str], prefix: str, rows: list[dict[str, str]]) -> None:
+    out[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+    out[f"{prefix}-INITIAL_FORMS"] = "0"
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            out[f"{prefix}-{i}-{key}"] = value
+
+
+def _is_simple_function(value: Any) -> bool:
+    """A functional update the form can show: an offered action and at most a value."""
+    return (
+        isinstance(value, dict)
+        and value.get("action") in ("set", "unset", "incr", "add", "delete")
+        and set(value) <= {"action", "value"}
+    )
+
+
+def _profile_data(
+    out: dict[str, str],
+    data: dict[str, Any],
+    custom_fields: set[str] | None,
+    sub_fields: Callable[[Any, str], set[str]],
+    notes: list[str],
+) -> None:
+    from profiles_ui.forms import PROFILE
+
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "subscriptions" and isinstance(value, list):
+            _subscriptions(out, value, sub_fields, notes)
+            continue
+        known = key in SYSTEM_FIELDS or (custom_fields is not None and key in custom_fields)
+        fn, inner = "", value
+        if _is_simple_function(value):
+            fn, inner = value["action"], value.get("value", "")
+        if known and not (isinstance(inner, dict) and key in SYSTEM_FIELDS):
+            out[f"{PROFILE}-{key}"] = _text(inner)
+            if fn:
+                out[f"{PROFILE}-{key}__fn"] = fn
+        else:
+            extra[key] = value
+    if extra:
+        out[f"{PROFILE}-extra"] = json.dumps(extra, ensure_ascii=False)
+
+
+def _subscriptions(
+    out: dict[str, str],
+    subs: list[Any],
+    sub_fields: Callable[[Any, str], set[str]],
+    notes: list[str],
+) -> None:
+    from profiles_ui.forms import SUBS
+
+    rows = []
+    for i, sub in enumerate(subs):
+        if not isinstance(sub, dict):
+            notes.append(f"data.subscriptions[{i}] was not an object and was left out.")
+            continue
+        channel = sub.get("channel") or infer_channel(sub) or ""
+        row: dict[str, str] = {"channel": _text(channel)}
+        for key, value in sub.items():
+            if key in ("channel",):
+                continue
+            if key in ("resource_id", "priority", *SUB_SIMPLE_KEYS):
+                row[key] = _text(value)
+            elif key == "status":
+                row[key] = (
+                    STATUS_WORDS.get(value, _text(value)) if type(value) is int else _text(value)
+                )
+            elif key == "cats":
+                row[key] = _text(value)
+            elif key in ("cc_data", "email_data", "phone_data") and isinstance(value, dict):
+                for inner, inner_value in value.items():
+                    name = f"cc_{inner}" if key == "cc_data" else inner
+                    row[name] = _text(inner_value)
+            elif key == "custom_fields" and isinstance(value, dict):
+                known = sub_fields(sub.get("resource_id"), channel)
+                rest = {}
+                for name, field in value.items():
+                    if name in known and not isinstance(field, dict):
+                        row[f"sf_{name}"] = _text(field)
+                    else:
+                        rest[name] = field
+                if rest:
+                    row["extra"] = json.dumps(rest, ensure_ascii=False)
+            else:
+                notes.append(f"data.subscriptions[{i}].{key} is not a subscription key; left out.")
+        rows.append(row)
+    _rows(out, SUBS, rows)
+
+
+# --- What the preview and the confirmation step say -----------------------------------------
+
+TOKEN_ENV = "ALTCRAFT_TOKEN"  # noqa: S105 - the name of a variable, not a token
+
+
+def curl_command(url: str, body: bytes, fmt: str, *, bearer: bool) -> str:
+    """A cURL command sending `body`, with $ALTCRAFT_TOKEN expanded by the shell."""
+    content_type = "application/json" if fmt == "json" else "application/xml"
+    text = body.decode()
+    # An unquoted heredoc expands $VAR, `...` and backslashes: escape all but our variable.
+    escaped = text.replace("\\", "\\\\").replace("`", "\\`").replace("$", "\\$")
+    escaped = escaped.replace(f"\\${TOKEN_ENV}", f"${TOKEN_ENV}")
+    lines = [
+        f"curl -sS -X POST '{url}' \\",
+        f"  -H 'Content-Type: {content_type}' \\",
+        '  -H "Request-ID: $(uuidgen)" \\',
+    ]
+    if bearer:
+        lines.append(f'  -H "Authorization: Bearer ${TOKEN_ENV}" \\')
+    lines += ["  --data-binary @- <<EOF", escaped, "EOF"]
+    return "\n".join(lines)
+
+
+def python_snippet(url: str, body: bytes, fmt: str, *, bearer: bool) -> str:
+    content_type = "application/json" if fmt == "json" else "application/xml"
+    token = f'os.environ["{TOKEN_ENV}"]'
+    lines = [
+        "import os",
+        "import uuid",
+        "",
+        "import requests",
+        "",
+        f"body = {body.decode()!r}",
+        "headers = {",
+        f'    "Content-Type": "{content_type}",',
+        '    "Request-ID": str(uuid.uuid4()),',
+    ]
+    if bearer:
+        lines.append(f'    "Authorization": "Bearer " + {token},')
+    lines.append("}")
+    if not bearer:
+        lines.append(f'body = body.replace("${TOKEN_ENV}", {token})')
+    lines += [
+        f'response = requests.post("{url}", data=body.encode(), headers=headers, timeout=60)',
+        "print(response.status_code, response.text)",
+    ]
+    return "\n".join(lines)
+
+
+VERBS = {
+    "profiles/import": "import",
+    "profiles/update": "update",
+    "profiles/add": "add",
+    "workflows/import_and_start": "import",
+}
+
+
+def summary(
+    operation: Operation,
+    payload: dict[str, Any],
+    *,
+    connection_label: str,
+    production: bool,
+    database: str,
+    scenario: str,
+) -> str:
+    """One sentence saying what sending will do, for the production confirmation step."""
+    verb = VERBS.get(operation.path, operation.label.lower())
+    where = f"{connection_label} (production)" if production else connection_label
+    parts = [f"{verb.capitalize()} into database {database} on {where}"]
+    if operation.takes_matching:
+        mode = payload.get("matching") or "email"
+        values = " / ".join(
+            str(payload[key]) for key in MATCHING_KEYS if key in payload and payload[key] != ""
+        )
+        parts.append(f"matching by {mode} {values}".rstrip())
+    data = payload.get("data")
+    subs = data.get("subscriptions", []) if isinstance(data, dict) else []
+    if subs:
+        channels = ", ".join(str(s.get("channel", "?")) for s in subs if isinstance(s, dict))
+        parts.append(f"with {len(subs)} subscription{'s' if len(subs) != 1 else ''} ({channels})")
+    if operation.needs_workflow_id:
+        parts.append(f"starting scenario {scenario}")
+    return ", ".join(parts) + "."
