@@ -18,10 +18,7 @@ def join_path(prefix: str, key: object) -> str:
     """data + subscriptions -> data.subscriptions; data.subscriptions + 2 -> ...[2]."""
     if isinstance(key, int):
         return f"{prefix}[{key}]"
-    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
-        segment = key
-    else:
+    if not (isinstance(key, str) and _PLAIN_KEY.fullmatch(key)):
         # Keys that are not plain words are quoted so the path stays unambiguous.
-        segment = f"[{str(key)!r}]"
-        return f"{prefix}{segment}"
-    return f"{prefix}.{segment}" if prefix else segment
+        return f"{prefix}[{str(key)!r}]"
+    return f"{prefix}.{key}" if prefix else key

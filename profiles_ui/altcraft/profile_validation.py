@@ -1,6 +1,7 @@
 """Checks of one profile data object: system and custom fields, updates, subscriptions."""
 
 from collections.abc import Callable
+from functools import cache
 
 from .channels import (
     CHANNELS,
@@ -43,9 +44,10 @@ def validate_profile(
         return [Problem(path_prefix, "must be an object with profile fields")]
     problems: list[Problem] = []
     out = problems.append
+    # Paths are spelled only when there is a problem to report: most values have none.
     for key, value in profile.items():
-        path = join_path(path_prefix, key)
         if key == "subscriptions":
+            path = f"{path_prefix}.subscriptions"
             if not isinstance(value, list):
                 out(Problem(path, "must be a list of subscriptions"))
                 continue
@@ -60,19 +62,21 @@ def validate_profile(
         elif key in SYSTEM_FIELDS:
             field = SYSTEM_FIELDS[key]
             if key == "email" and is_function(value) and value["action"] == "unset":
-                out(Problem(f"{path}.action", "email cannot be unset"))
-            _check_field(value, field.type, _system_check(field.format), path, allow_functions, out)
+                out(Problem(f"{path_prefix}.email.action", "email cannot be unset"))
+            check = _system_check(field.format)
+            _check_field(value, field.type, check, path_prefix, key, allow_functions, out)
         elif key == "profile_id" and batch and matching == "profile_id":
-            _report(out, path, FORMAT_CHECKS["non_empty_string"](value))
+            _report(out, path_prefix, key, FORMAT_CHECKS["non_empty_string"](value))
         elif isinstance(key, str) and key.startswith("_"):
-            out(Problem(path, "unknown system field"))
+            _report(out, path_prefix, key, "unknown system field")
         elif bad_name := name_problem(key):
-            out(Problem(path, bad_name))
+            _report(out, path_prefix, key, bad_name)
         elif custom_field_types is not None and key not in custom_field_types:
-            out(Problem(path, "not a field of this database"))
+            _report(out, path_prefix, key, "not a field of this database")
         else:
             field_type = custom_field_types.get(key) if custom_field_types else None
-            _check_field(value, field_type, _type_check(field_type), path, allow_functions, out)
+            check = _type_check(field_type)
+            _check_field(value, field_type, check, path_prefix, key, allow_functions, out)
     if batch and matching in MATCHING_MODES:
         _check_item_matching(profile, matching, field_name, path_prefix, out)
     return problems
@@ -107,9 +111,8 @@ def validate_subscription(
         out(Problem(f"{path}.resource_id", "required"))
     keep = allow_keep_value
     for key, value in sub.items():
-        key_path = join_path(path, key)
         if key == "resource_id":
-            _report(out, key_path, FORMAT_CHECKS["positive_int"](value))
+            _report(out, path, key, FORMAT_CHECKS["positive_int"](value))
         elif key == "status":
             if not (
                 (isinstance(value, str) and value in SUBSCRIPTION_STATUSES)
@@ -117,40 +120,38 @@ def validate_subscription(
             ):
                 words = ", ".join(SUBSCRIPTION_STATUSES)
                 extra = " (or -1 to keep it)" if keep else ""
-                out(Problem(key_path, f"must be one of {words} or a number 0-6{extra}"))
+                _report(out, path, key, f"must be one of {words} or a number 0-6{extra}")
         elif key == "priority":
             if not (is_int(value) and (value >= 0 or (keep and value == -1))):
-                out(
-                    Problem(
-                        key_path, "must be an integer, 0 or more" + (" (or -1)" if keep else "")
-                    )
-                )
+                extra = " (or -1)" if keep else ""
+                _report(out, path, key, f"must be an integer, 0 or more{extra}")
         elif key == "custom_fields":
             if not isinstance(value, dict):
-                out(Problem(key_path, "must be an object"))
+                _report(out, path, key, "must be an object")
                 continue
+            cf_prefix = f"{path}.custom_fields"
             for cf_name, cf_value in value.items():
-                cf_path = join_path(key_path, cf_name)
                 if bad := name_problem(cf_name):
-                    out(Problem(cf_path, bad))
+                    _report(out, cf_prefix, cf_name, bad)
                 else:
-                    _check_field(cf_value, None, _check_untyped, cf_path, allow_functions, out)
+                    check = _check_untyped
+                    _check_field(cf_value, None, check, cf_prefix, cf_name, allow_functions, out)
         elif key == "cats":
-            _check_strings(value, key_path, out, allow_empty=False)
+            _check_strings(value, f"{path}.cats", out, allow_empty=False)
         elif key == "channel" or channel is None:
             continue
         elif key not in _channel_top_keys(channel, batch):
             owner = next((c for c in CHANNELS.values() if key in channel_keys(c)), None)
             message = f"not a key of the {channel.name} channel" if owner else "unknown key"
-            out(Problem(key_path, message))
+            _report(out, path, key, message)
     if channel is not None:
         _check_identifiers(sub, channel, batch, path, out)
     return problems
 
 
-def _report(out: Callable[[Problem], None], path: str, message: str | None) -> None:
+def _report(out: Callable[[Problem], None], prefix: str, key: object, message: str | None) -> None:
     if message:
-        out(Problem(path, message))
+        out(Problem(join_path(prefix, key), message))
 
 
 def _system_check(fmt: str) -> Check:
@@ -237,13 +238,15 @@ def _check_field(
     value: object,
     field_type: str | None,
     check: Check,
-    path: str,
+    prefix: str,
+    key: object,
     allow_functions: bool,
     out: Callable[[Problem], None],
 ) -> None:
     if not isinstance(value, dict) or not is_function(value):
-        _report(out, path, check(value))
+        _report(out, prefix, key, check(value))
         return
+    path = join_path(prefix, key)
     if not allow_functions:
         out(Problem(path, "functional updates only work on import and update operations"))
         return
@@ -267,14 +270,14 @@ def _check_field(
     elif action.value == "strings":
         _check_strings(value["value"], value_path, out, allow_empty=True)
     elif action.value == "field":
-        _report(out, value_path, check(value["value"]))
+        _report(out, path, "value", check(value["value"]))
     else:
-        _report(out, value_path, _check_untyped(value["value"]))
+        _report(out, path, "value", _check_untyped(value["value"]))
     if action.needs_submatch:
         if "submatch" not in value:
             out(Problem(f"{path}.submatch", f"required by {action.name}: the property path"))
         else:
-            _report(out, f"{path}.submatch", FORMAT_CHECKS["non_empty_string"](value["submatch"]))
+            _report(out, path, "submatch", FORMAT_CHECKS["non_empty_string"](value["submatch"]))
     elif "submatch" in value:
         out(Problem(f"{path}.submatch", "only used with upsert"))
 
@@ -286,9 +289,10 @@ def _check_strings(
         out(Problem(path, "must be a list of strings"))
         return
     for i, item in enumerate(value):
-        _report(out, f"{path}[{i}]", string_problem(item, allow_empty=allow_empty))
+        _report(out, path, i, string_problem(item, allow_empty=allow_empty))
 
 
+@cache
 def _channel_top_keys(channel: Channel, batch: bool) -> frozenset[str]:
     paths = (
         channel.batch_identifier_keys + channel.batch_alternative_keys
@@ -306,25 +310,43 @@ _IDENTIFIER_CHECKS: dict[str, Check] = {
 }
 
 
-def _check_identifiers(
-    sub: dict, channel: Channel, batch: bool, path: str, out: Callable[[Problem], None]
-) -> None:
+# One key of an identifier form: (dotted path, top-level key, inner key or "", check).
+_Step = tuple[str, str, str, Check]
+
+
+@cache
+def _identifier_forms(channel: Channel, batch: bool) -> tuple[tuple[_Step, ...], ...]:
+    """The accepted ways of writing a channel's identifier, the first being the canonical one."""
     forms = [channel.identifier_keys]
     if batch:
         forms = [channel.batch_identifier_keys]
         if channel.batch_alternative_keys:
             forms.append(channel.batch_alternative_keys)
-    present = [form for form in forms if any(p.split(".", 1)[0] in sub for p in form)]
+    formats = dict(zip(channel.identifier_keys, channel.identifier_formats, strict=True))
+    return tuple(
+        tuple(
+            (
+                dotted,
+                *dotted.partition(".")[::2],
+                _IDENTIFIER_CHECKS[formats.get(dotted) or formats[dotted.rsplit(".", 1)[-1]]],
+            )
+            for dotted in form
+        )
+        for form in forms
+    )
+
+
+def _check_identifiers(
+    sub: dict, channel: Channel, batch: bool, path: str, out: Callable[[Problem], None]
+) -> None:
+    forms = _identifier_forms(channel, batch)
+    present = [form for form in forms if any(step[1] in sub for step in form)]
     if len(present) > 1:
-        names = " or ".join(form[0] for form in forms)
+        names = " or ".join(form[0][0] for form in forms)
         out(Problem(path, f"use one form of the {channel.name} identifier: {names}"))
         return
-    form = present[0] if present else forms[0]
-    formats = dict(zip(channel.identifier_keys, channel.identifier_formats, strict=True))
-    for dotted in form:
-        fmt = formats.get(dotted) or formats.get(dotted.rsplit(".", 1)[-1], "string")
-        container_key, _, inner = dotted.partition(".")
-        key_path = join_path(path, container_key)
+    for dotted, container_key, inner, check in present[0] if present else forms[0]:
+        key_path = f"{path}.{container_key}"
         if container_key not in sub:
             out(Problem(f"{path}.{dotted}", f"required for the {channel.name} channel"))
             continue
@@ -339,7 +361,8 @@ def _check_identifiers(
                 out(Problem(f"{key_path}.{inner}", f"required for the {channel.name} channel"))
                 continue
             value, key_path = value[inner], f"{key_path}.{inner}"
-        _report(out, key_path, _IDENTIFIER_CHECKS[fmt](value))
+        if message := check(value):
+            out(Problem(key_path, message))
 
 
 def _check_item_matching(
