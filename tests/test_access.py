@@ -7,11 +7,16 @@ access is decided here on purpose, not left to whoever adds the page.
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from profiles_ui.models import Submission
 from profiles_ui.roles import ROLES
 
 EVERYONE = frozenset(ROLES)
+READ_ALL = frozenset({"support", "auditor", "admin"})
+RESEND = frozenset({"support", "admin"})
+RECORD_ID = 990_001
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,8 @@ class Route:
     kwargs: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     redirects_to: str | None = None
+    # The page shows one history record: RECORD_ID, owned by the user making the request.
+    needs_record: bool = False
 
 
 ROUTES: dict[str, Route] = {
@@ -31,6 +38,12 @@ ROUTES: dict[str, Route] = {
     "logout": Route(method="post", redirects_to="/login/"),
     "switch_connection": Route(method="post", data={"connection": "sandbox"}),
     "builder": Route(allowed=frozenset({"marketer", "support", "admin"})),
+    "history": Route(),
+    "history_record": Route(kwargs={"pk": RECORD_ID}, needs_record=True),
+    "history_resend": Route(allowed=RESEND, kwargs={"pk": RECORD_ID}, needs_record=True),
+    "history_timeline": Route(data={"email": "someone@example.com"}),
+    "history_export_csv": Route(allowed=READ_ALL),
+    "history_export_jsonl": Route(allowed=READ_ALL),
     "sandbox:index": Route(),
     "sandbox:databases": Route(),
     "sandbox:resources": Route(),
@@ -67,6 +80,18 @@ def test_every_route_is_listed():
 
 def request(client, name: str):
     route = ROUTES[name]
+    if route.needs_record:
+        owner = get_user_model().objects.filter(pk=client.session.get("_auth_user_id")).first()
+        Submission.objects.create(
+            id=RECORD_ID,
+            user=owner,
+            username=owner.username if owner else "someone",
+            connection="sandbox",
+            operation="profiles/import",
+            format="json",
+            request_body='{"token":"$ALTCRAFT_TOKEN"}',
+            state=Submission.State.SUCCEEDED,
+        )
     return getattr(client, route.method)(reverse(name, kwargs=route.kwargs), route.data)
 
 
