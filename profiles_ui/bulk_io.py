@@ -1,0 +1,321 @@
+"""Reading uploaded lists as a stream: CSV (any common delimiter) or JSON Lines.
+
+Nothing here holds a whole file: `sniff` reads a sample, `read_rows` yields one row at a time,
+so a million-row file costs the memory of one row. Rows become profile dicts in `map_row`,
+which also remembers which column each profile key came from, so validation problems can be
+shown on the column the operator knows.
+"""
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from profiles_ui.altcraft.channels import CHANNELS
+from profiles_ui.altcraft.fields import SYSTEM_FIELDS
+
+SAMPLE_BYTES = 256 * 1024
+DELIMITERS = ",;\t|"
+# Raised from csv's default of 128 KB: an object or tags column may legitimately be long.
+csv.field_size_limit(10 * 1024 * 1024)
+
+# Channels whose subscription is identified by one value, so one column can carry it. Push
+# needs two (provider and subscription ID) and is left to the builder.
+SUBSCRIPTION_CHANNELS = tuple(c for c in CHANNELS if len(CHANNELS[c].identifier_keys) == 1)
+
+# Common header spellings -> profile fields (after lower-casing and turning spaces into _).
+HEADER_ALIASES = {
+    "e_mail": "email",
+    "mail": "email",
+    "email_address": "email",
+    "phone": "phones",
+    "phone_number": "phones",
+    "mobile": "phones",
+    "tel": "phones",
+    "first_name": "_fname",
+    "firstname": "_fname",
+    "name": "_fname",
+    "given_name": "_fname",
+    "last_name": "_lname",
+    "lastname": "_lname",
+    "surname": "_lname",
+    "family_name": "_lname",
+    "middle_name": "_mname",
+    "birthday": "_bdate",
+    "birth_date": "_bdate",
+    "date_of_birth": "_bdate",
+    "dob": "_bdate",
+    "gender": "_sex",
+    "sex": "_sex",
+    "zip": "_postal_code",
+    "postcode": "_postal_code",
+    "timezone": "_tz",
+    "time_zone": "_tz",
+}
+_SUB_HEADER = re.compile(
+    rf"^({'|'.join(SUBSCRIPTION_CHANNELS)})[ _@-]?(?:sub(?:scription)?)?[ _@-]?(\d+)$"
+)
+
+
+class UnreadableFile(ValueError):
+    """The upload is neither CSV nor JSON Lines we can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    kind: str  # csv or jsonl
+    encoding: str  # a Python codec name: utf-8, utf-8-sig or cp1251
+    delimiter: str
+    headers: list[str]
+
+
+def _encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        # Incremental, so a character cut in half at the end of the sample is not an error.
+        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8"
+
+
+def sniff(path: Path) -> FileInfo:
+    """Kind, encoding, delimiter and column names, from the first part of the file."""
+    with open(path, "rb") as raw:
+        sample = raw.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise UnreadableFile("the file is empty")
+    encoding = _encoding(sample)
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=False)
+    if text.lstrip().startswith("{"):
+        return FileInfo("jsonl", encoding, "", _jsonl_headers(text))
+    lines = text.splitlines()
+    # The last line of the sample may be cut; leave it out of the sniffing.
+    head = "\n".join(lines[:50] if len(lines) < 50 else lines[:-1][:50])
+    try:
+        delimiter = csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first = lines[0]
+        delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
+    headers = next(csv.reader([lines[0]], delimiter=delimiter))
+    headers = [h.strip() for h in headers]
+    if not any(headers):
+        raise UnreadableFile("the first row has no column names")
+    if len(set(headers)) != len(headers):
+        seen = sorted({h for h in headers if headers.count(h) > 1})
+        raise UnreadableFile(f"column names appear twice: {', '.join(seen)}")
+    return FileInfo("csv", encoding, delimiter, headers)
+
+
+def _jsonl_headers(text: str) -> list[str]:
+    headers: dict[str, None] = {}
+    for line in text.splitlines()[:200]:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            headers.update(dict.fromkeys(row))
+    if not headers:
+        raise UnreadableFile("the first lines are not JSON objects")
+    return list(headers)
+
+
+def read_rows(path: Path, info: FileInfo) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, {column: value}) for every data row; row 1 is the first after the header.
+
+    A bad byte in a file sniffed as UTF-8 becomes U+FFFD rather than stopping a long import
+    half-way; validation then shows it on its cell.
+    """
+    with open(path, encoding=info.encoding, errors="replace", newline="") as text:
+        if info.kind == "jsonl":
+            yield from _jsonl_rows(text)
+            return
+        reader = csv.reader(text, delimiter=info.delimiter)
+        next(reader, None)
+        headers = info.headers
+        width = len(headers)
+        number = 0
+        for cells in reader:
+            if not cells:
+                continue  # blank lines are not rows
+            number += 1
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            yield number, dict(zip(headers, cells, strict=False))
+
+
+def _jsonl_rows(text) -> Iterator[tuple[int, dict[str, Any]]]:
+    number = 0
+    for line in text:
+        if not line.strip():
+            continue
+        number += 1
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        yield number, row if isinstance(row, dict) else {_NOT_AN_OBJECT: line.strip()[:200]}
+
+
+_NOT_AN_OBJECT = "\x00not-an-object"
+
+
+def count_rows(path: Path, info: FileInfo) -> int:
+    return sum(1 for _ in read_rows(path, info))
+
+
+# --- Mapping -------------------------------------------------------------------------------
+
+
+def _normal(header: str) -> str:
+    return re.sub(r"[\s\-.]+", "_", header.strip().lower())
+
+
+def auto_field(header: str, custom_fields: dict[str, str]) -> str:
+    """The profile field a column most likely holds: "email", "_fname", "custom:loyalty", ""."""
+    name = _normal(header)
+    if name in SYSTEM_FIELDS:
+        return name
+    if f"_{name}" in SYSTEM_FIELDS:
+        return f"_{name}"
+    if name in HEADER_ALIASES:
+        return HEADER_ALIASES[name]
+    for custom in custom_fields:
+        if name == custom.lower():
+            return f"custom:{custom}"
+    return ""
+
+
+def auto_subscription(header: str, resource_ids: set[int]) -> str:
+    """A column named like "email_sub_2" or "sms@3": that channel's subscription on resource."""
+    match = _SUB_HEADER.match(_normal(header))
+    if match and int(match.group(2)) in resource_ids:
+        return f"{match.group(1)}:{match.group(2)}"
+    return ""
+
+
+@dataclass
+class Column:
+    header: str
+    field: str = ""  # "", a system field name, or "custom:<name>"
+    subscribe: str = ""  # "", or "<channel>:<resource_id>"
+
+
+@dataclass
+class Mapper:
+    """Turns rows into profiles for one batch's mapping and options."""
+
+    columns: list[Column]
+    custom_types: dict[str, str]
+    empty_clears: bool = False
+    allow_functions: bool = True
+    identifier_key: str = "email"
+    _subs: list[Column] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._subs = [c for c in self.columns if c.subscribe]
+
+    def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
+        """(profile, {profile path root: column}) for one row."""
+        if _NOT_AN_OBJECT in row:
+            return {_NOT_AN_OBJECT: True}, {}
+        profile: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        for column in self.columns:
+            if not column.field:
+                continue
+            value = row.get(column.header)
+            key = column.field.removeprefix("custom:")
+            if _is_empty(value):
+                if self.empty_clears and self.allow_functions and key != "email":
+                    profile[key] = {"action": "unset"}
+                    origin[key] = column.header
+                continue
+            profile[key] = self._convert(column.field, key, value)
+            origin[key] = column.header
+        subscriptions = []
+        for column in self._subs:
+            value = row.get(column.header)
+            if _is_empty(value):
+                continue
+            channel, _, resource = column.subscribe.partition(":")
+            origin[f"subscriptions[{len(subscriptions)}]"] = column.header
+            subscriptions.append(_subscription(channel, int(resource), value))
+        if subscriptions:
+            profile["subscriptions"] = subscriptions
+        return profile, origin
+
+    def _convert(self, target: str, key: str, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # JSON Lines already carries types
+        value = value.strip()
+        if target == "phones":
+            return [p.strip() for p in re.split(r"[,;]", value) if p.strip()]
+        if target == "_status":
+            return int(value) if value.isdigit() else value
+        if target.startswith("custom:"):
+            return _typed(value, self.custom_types.get(key))
+        return value
+
+    def identifier(self, profile: dict) -> str:
+        value = profile.get(self.identifier_key)
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        if isinstance(value, dict):
+            value = ""
+        return str(value or "")[:254]
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _typed(value: str, field_type: str | None) -> Any:
+    """A CSV cell as its field's type; a cell that does not convert stays text for validation
+    to name."""
+    try:
+        if field_type == "int":
+            return int(value)
+        if field_type == "float":
+            return float(value.replace(",", "."))
+        if field_type in ("object", "arr_object"):
+            return json.loads(value)
+    except ValueError:
+        return value
+    if field_type == "bool":
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
+            value.lower(), value
+        )
+    if field_type == "tags":
+        return [t.strip() for t in value.split(",") if t.strip()]
+    return value
+
+
+def _subscription(channel: str, resource_id: int, value: Any) -> dict:
+    """A batch subscription in the console's canonical shape (contract §13)."""
+    text = value.strip() if isinstance(value, str) else value
+    sub: dict[str, Any] = {"resource_id": resource_id, "channel": channel}
+    if channel == "email":
+        sub["email_data"] = {"email": text}
+    elif channel == "sms":
+        sub["phone"] = text
+    elif channel == "telegram_bot":
+        sub["cc_data"] = {"id": int(text) if isinstance(text, str) and text.isdigit() else text}
+    else:
+        sub["cc_data"] = {"phone": text}
+    return sub
+
+
+_ROOT = re.compile(r"^\.?(subscriptions\[\d+\]|[^.\[]+)")
+
+
+def column_of(path: str, origin: dict[str, str]) -> str:
+    """The column a validation problem's path points into, or "" for the row as a whole."""
+    match = _ROOT.match(path)
+    return origin.get(match.group(1), "") if match else ""
