@@ -93,6 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # A file, not Django's in-memory default, so tests can run a real worker process (and
+    # worker threads) against the test database, with the same locking as production.
+    DATABASES["default"].setdefault("TEST", {"NAME": f"{DATABASES['default']['NAME']}.test"})
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -198,6 +201,14 @@ ALTCRAFT_CONNECT_TIMEOUT = env.float("ALTCRAFT_CONNECT_TIMEOUT", default=5.0)
 ALTCRAFT_READ_TIMEOUT = env.float("ALTCRAFT_READ_TIMEOUT", default=60.0)
 ALTCRAFT_RETRIES = env.int("ALTCRAFT_RETRIES", default=2)
 ALTCRAFT_RETRY_BACKOFF = env.float("ALTCRAFT_RETRY_BACKOFF", default=0.5)
+
+# Bulk imports: uploaded lists are kept under MEDIA_ROOT (never served directly) so the worker
+# can re-read them as a stream; chunks of one batch go out over BULK_STREAMS parallel requests.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+BULK_STREAMS = env.int("BULK_STREAMS", default=4)
+BULK_MAX_ROWS = env.int("BULK_MAX_ROWS", default=1_000_000)
+# A running batch whose worker has not reported for this long is taken as abandoned.
+BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=120)
 
 # Demo users created by `make run`; the password comes from .env (generated on first run).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

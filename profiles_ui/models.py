@@ -106,6 +106,7 @@ class Submission(models.Model):
 class FinalRecordError(Exception):
     """A final audit record was about to be changed or deleted."""
 
+
 class PurgeLog(models.Model):
     """One run of `purge_history`: who removed which records' bodies, and up to when."""
 
@@ -143,3 +144,135 @@ class RecordView(models.Model):
     def __str__(self) -> str:
         return f"{self.username} viewed submission {self.submission_id}"
 
+
+class SavedMapping(models.Model):
+    """A column mapping kept under a name, to be applied to the next file with the same columns."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # [{"header": ..., "field": ..., "subscribe": ...}, ...] as bulk_io.Column.
+    columns = models.JSONField(default=list)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Batch(models.Model):
+    """One uploaded list sent as many batch requests; its chunks hold what was planned and sent.
+
+    Counts shown on the pages are aggregated from the chunks, never kept here as running
+    totals, so a chunk re-delivered after a crash cannot be counted twice.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Uploaded, not checked yet"
+        CHECKED = "checked", "Checked, ready to send"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Sending"
+        CANCELLED = "cancelled", "Cancelled"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Stopped by an error"
+
+    ACTIVE_STATES = frozenset({State.QUEUED, State.RUNNING})
+    FINAL_STATES = frozenset({State.CANCELLED, State.FINISHED, State.FAILED})
+
+    class EmptyCells(models.TextChoices):
+        LEAVE = "leave", "Leave the field as it is"
+        CLEAR = "clear", "Clear the field"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150)
+    # A retry of another batch's failed rows reads the same file, only those rows.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
+    )
+
+    # The file, as uploaded and as sniffed.
+    file = models.FileField(upload_to="bulk/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=5)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list)
+
+    # What to send.
+    connection = models.CharField(max_length=64)
+    connection_production = models.BooleanField(default=False)
+    operation = models.CharField(max_length=64)
+    db_id = models.IntegerField(null=True, blank=True)
+    workflow_id = models.IntegerField(null=True, blank=True)
+    workflow_name = models.CharField(max_length=200, blank=True)
+    matching = models.CharField(max_length=32, blank=True)
+    field_name = models.CharField(max_length=100, blank=True)
+    skip_triggers = models.BooleanField(default=False)
+    skip_invalid_subscriptions = models.BooleanField(default=False)
+    empty_cells = models.CharField(
+        max_length=5, choices=EmptyCells.choices, default=EmptyCells.LEAVE
+    )
+    columns = models.JSONField(default=list, help_text="The mapping, as bulk_io.Column dicts.")
+    custom_types = models.JSONField(default=dict)
+
+    # The check: counts, the first invalid rows, and the file of all of them.
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    invalid_rows = models.PositiveIntegerField(default=0)
+    invalid_sample = models.JSONField(default=list)
+    invalid_file = models.FileField(upload_to="bulk/%Y/%m/", max_length=300, blank=True)
+
+    # Sending.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    cancel_requested = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="batch_state_idx")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk}: {self.original_name} ({self.get_state_display()})"
+
+
+class BatchChunk(models.Model):
+    """One planned request of a batch: which rows, under which Request-ID, and what came back.
+
+    Planned (with its Request-ID) before anything is sent, so a resumed batch rebuilds the
+    same body from the same rows and Altcraft's deduplication recognises it.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField()
+    request_id = models.UUIDField(unique=True)
+    body_sha256 = models.CharField(max_length=64)
+    # The file row number and the identifier of each profile, in body order. Kept here so the
+    # report and a retry need neither the file nor the mapping again.
+    rows = models.JSONField(default=list)
+    identifiers = models.JSONField(default=list)
+    submission = models.OneToOneField(
+        Submission, null=True, blank=True, on_delete=models.PROTECT, related_name="batch_chunk"
+    )
+    done = models.BooleanField(default=False)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="batchchunk_batch_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id} chunk {self.index}"

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from profiles_ui import builder, history, views
+from profiles_ui import builder, bulk, history, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,12 @@ urlpatterns = [
     path("history/timeline/", history.history_timeline, name="history_timeline"),
     path("history/export.csv", history.history_export_csv, name="history_export_csv"),
     path("history/export.jsonl", history.history_export_jsonl, name="history_export_jsonl"),
+    path("bulk/", bulk.bulk_upload, name="bulk_upload"),
+    path("bulk/<int:pk>/", bulk.bulk_progress, name="bulk_progress"),
+    path("bulk/<int:pk>/mapping/", bulk.bulk_mapping, name="bulk_mapping"),
+    path("bulk/<int:pk>/preview/", bulk.bulk_preview, name="bulk_preview"),
+    path("bulk/<int:pk>/invalid.csv", bulk.bulk_invalid_rows, name="bulk_invalid_rows"),
+    path("bulk/<int:pk>/cancel/", bulk.bulk_cancel, name="bulk_cancel"),
+    path("bulk/<int:pk>/report.csv", bulk.bulk_report, name="bulk_report"),
+    path("bulk/<int:pk>/retry/", bulk.bulk_retry, name="bulk_retry"),
 ]

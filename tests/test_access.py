@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from profiles_ui.models import Submission
+from profiles_ui.models import Batch, Submission
 from profiles_ui.roles import ROLES
 
 EVERYONE = frozenset(ROLES)
 READ_ALL = frozenset({"support", "auditor", "admin"})
 RESEND = frozenset({"support", "admin"})
 RECORD_ID = 990_001
+BATCH_ID = 990_002
+SUBMIT = frozenset({"marketer", "support", "admin"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Route:
     redirects_to: str | None = None
     # The page shows one history record: RECORD_ID, owned by the user making the request.
     needs_record: bool = False
+    # The page shows one bulk batch: BATCH_ID, finished, owned by the user making the request.
+    needs_batch: bool = False
 
 
 ROUTES: dict[str, Route] = {
@@ -44,6 +50,14 @@ ROUTES: dict[str, Route] = {
     "history_timeline": Route(data={"email": "someone@example.com"}),
     "history_export_csv": Route(allowed=READ_ALL),
     "history_export_jsonl": Route(allowed=READ_ALL),
+    "bulk_upload": Route(allowed=SUBMIT),
+    "bulk_progress": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_mapping": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_preview": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_invalid_rows": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_report": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_cancel": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_retry": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
     "sandbox:index": Route(),
     "sandbox:databases": Route(),
     "sandbox:resources": Route(),
@@ -59,6 +73,11 @@ ROUTES: dict[str, Route] = {
     "sandbox:api": Route(public=True, method="post", kwargs={"method": "databases/list"}),
     "sandbox:noop": Route(public=True, method="post"),
 }
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
 
 def named_patterns(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
@@ -92,6 +111,17 @@ def request(client, name: str):
             request_body='{"token":"$ALTCRAFT_TOKEN"}',
             state=Submission.State.SUCCEEDED,
         )
+    if route.needs_batch:
+        owner = get_user_model().objects.filter(pk=client.session.get("_auth_user_id")).first()
+        Batch.objects.create(
+            id=BATCH_ID,
+            user=owner,
+            username=owner.username if owner else "someone",
+            file="bulk/list.csv",
+            invalid_file="bulk/list-invalid.csv",
+            state=Batch.State.FINISHED,
+        )
+        default_storage.save("bulk/list-invalid.csv", ContentFile(b"row,problems\n"))
     return getattr(client, route.method)(reverse(name, kwargs=route.kwargs), route.data)
 
 

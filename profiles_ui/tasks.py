@@ -1,0 +1,11 @@
+"""Background work, run by whichever django.tasks backend is configured (database or RQ)."""
+
+from django.tasks import task
+
+from profiles_ui import batches
+
+
+@task()
+def send_batch(batch_id: int) -> None:
+    """Send a queued bulk batch; a second run for the same batch finds it claimed and ends."""
+    batches.send(batch_id)

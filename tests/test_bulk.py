@@ -1,0 +1,118 @@
+"""Bulk import pages: upload, mapping, the validation preview and the invalid-rows file."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from profiles_ui.models import SavedMapping
+from tests.test_bulk_helpers import checked, csv_bytes, map_columns, media, people, upload
+
+__all__ = ["media"]
+
+pytestmark = [
+    pytest.mark.usefixtures("media"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def marketer(client_for, sandbox):
+    return client_for("marketer")
+
+
+def test_upload_guesses_the_mapping(marketer):
+    batch = upload(marketer, csv_bytes(people(2), delimiter=";"))
+    form = marketer.get(reverse("bulk_mapping", args=[batch.pk])).context["form"]
+    guesses = [form[f"field_{i}"].value() for i in range(4)]
+    assert guesses == ["email", "_fname", "custom:loyalty_level", "phones"]
+    assert batch.delimiter == ";"
+
+
+def test_upload_refuses_other_files(marketer):
+    response = marketer.post(
+        reverse("bulk_upload"),
+        {"file": io.BytesIO(b"x"), "connection": "sandbox", "operation": "profiles/import_batch"},
+    )
+    assert "Choose a .csv or .jsonl file" in response.content.decode()
+
+
+def test_scenario_operation_needs_a_scenario(marketer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = marketer.post(
+        reverse("bulk_upload"),
+        {
+            "file": SimpleUploadedFile("a.csv", b"email\na@example.com\n"),
+            "connection": "sandbox",
+            "operation": "workflows/import_and_start_batch",
+        },
+    )
+    assert "Choose the scenario the profiles enter." in response.content.decode()
+
+
+def test_matching_needs_its_column(marketer):
+    batch = upload(marketer, csv_bytes(people(2)))
+    response = map_columns(marketer, batch, {"email": ""})
+    assert "Map a column to email: email matching needs it." in response.content.decode()
+
+
+def test_preview_counts_and_shows_problems_on_their_column(marketer):
+    rows = people(3) + [["not-an-email", "X", "seven", "+7900"]]
+    batch = checked(marketer, csv_bytes(rows))
+    assert (batch.total_rows, batch.valid_rows, batch.invalid_rows) == (4, 3, 1)
+    page = marketer.get(reverse("bulk_preview", args=[batch.pk])).content.decode()
+    assert "email: not a valid email address" in page
+    assert "loyalty_level: must be an integer" in page
+    assert "Send the 3 valid rows only" in page
+
+
+def test_invalid_rows_file_lists_every_invalid_row_with_its_problems(marketer):
+    rows = [["bad1", "A", "1", ""], *people(2), ["bad2", "B", "x", ""]]
+    batch = checked(marketer, csv_bytes(rows))
+    response = marketer.get(reverse("bulk_invalid_rows", args=[batch.pk]))
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert lines[0] == ["row", "problems", "email", "first_name", "loyalty_level", "phone"]
+    assert [line[0] for line in lines[1:]] == ["1", "4"]
+    assert lines[2][1] == ("email: not a valid email address; loyalty_level: must be an integer")
+    assert lines[2][2:] == ["bad2", "B", "x", ""]
+
+
+def test_subscription_columns_are_validated_per_subscription(marketer):
+    content = csv_bytes([["a@example.com", "+7"]], header=["email", "sms_sub_3"])
+    batch = checked(marketer, content)
+    sample = batch.invalid_sample[0]["cells"]
+    assert sample[1][0] == "sms_sub_3"
+    assert sample[1][2] == [
+        "phone: not a valid E.164 phone number (+ and country code, digits only)"
+    ]
+
+
+def test_saved_mapping_is_offered_and_applied(marketer):
+    batch = upload(marketer, csv_bytes(people(1)))
+    map_columns(marketer, batch, {"first_name": "_lname"}, save_as="Shop export")
+    saved = SavedMapping.objects.get(name="Shop export")
+    second = upload(marketer, csv_bytes(people(1)))
+    form = marketer.get(reverse("bulk_mapping", args=[second.pk]), {"saved": saved.pk}).context[
+        "form"
+    ]
+    assert form["field_1"].value() == "_lname"
+
+
+def test_empty_cells_cannot_clear_with_add_batch(marketer):
+    batch = upload(marketer, csv_bytes(people(1)), operation="profiles/add_batch")
+    response = map_columns(marketer, batch, empty_cells="clear", matching=False)
+    assert (
+        "profiles/add_batch stores rows as they are; it cannot clear." in response.content.decode()
+    )
+
+
+def test_a_batch_is_seen_by_its_owner_and_by_support_only(marketer, make_user, client_for):
+    batch = upload(marketer, csv_bytes(people(1)))
+    other = Client()
+    other.force_login(make_user("marketer", username="another-marketer"))
+    url = reverse("bulk_progress", args=[batch.pk])
+    assert other.get(url).status_code == 404
+    assert client_for("support").get(url).status_code == 200

@@ -1,0 +1,113 @@
+"""Sending a checked batch: chunks, one record each, the report, retry and cancel."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from altcraft_sandbox import dedup
+from altcraft_sandbox.models import Profile
+from profiles_ui.models import Batch, Submission
+from tests.test_bulk_helpers import checked, csv_bytes, media, people
+
+__all__ = ["media"]
+
+pytestmark = [
+    pytest.mark.usefixtures("media"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def support(client_for, sandbox, settings):
+    settings.TASKS = IMMEDIATE
+    return client_for("support")
+
+
+def send(client, batch: Batch) -> Batch:
+    response = client.post(reverse("bulk_preview", args=[batch.pk]))
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    return batch
+
+
+def report(client, batch: Batch) -> list[dict]:
+    response = client.get(reverse("bulk_report", args=[batch.pk]))
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_25000_rows_go_in_three_chunks_each_one_record(support):
+    batch = send(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
+    assert batch.state == Batch.State.FINISHED
+    chunks = list(batch.chunks.order_by("index"))
+    assert [c.row_count for c in chunks] == [10_000, 10_000, 5_000]
+    records = Submission.objects.filter(batch_chunk__batch=batch)
+    assert sorted(r.request_id for r in records) == sorted(c.request_id for c in chunks)
+    assert {r.state for r in records} == {Submission.State.SUCCEEDED}
+    assert Profile.objects.filter(database_id=1).count() == 25_000
+
+
+def test_report_has_one_line_per_row_with_its_profile_id(support):
+    rows = [["bad", "A", "1", ""], *people(3)]
+    batch = send(support, checked(support, csv_bytes(rows), {"phone": ""}))
+    lines = report(support, batch)
+    assert [(line["row"], line["result"]) for line in lines] == [
+        ("1", "invalid"),
+        ("2", "ok"),
+        ("3", "ok"),
+        ("4", "ok"),
+    ]
+    assert lines[1]["identifier"] == "user0@example.com"
+    stored = Profile.objects.get(email="user0@example.com")
+    assert lines[1]["profile_id"] == stored.id
+
+
+def unbound_subscription_rows() -> bytes:
+    """Rows 2 and 4 subscribe to resource 9, which database 1 does not have (error 413)."""
+    rows = [[f"u{i}@example.com", f"u{i}@example.com" if i % 2 else ""] for i in range(4)]
+    return csv_bytes(rows, header=["email", "partners"])
+
+
+def test_rejected_rows_are_reported_with_altcraft_error_and_meaning(support):
+    batch = send(support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"}))
+    failed = [line for line in report(support, batch) if line["result"] == "failed"]
+    assert [line["row"] for line in failed] == ["2", "4"]
+    assert failed[0]["error"] == "413"
+    assert failed[0]["meaning"] == "Database not available in the selected resource"
+
+
+def test_retry_makes_a_batch_of_the_failed_rows_linked_to_the_first(support):
+    first = send(support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"}))
+    response = support.post(reverse("bulk_retry", args=[first.pk]))
+    retry = Batch.objects.get(parent=first)
+    assert response.url == reverse("bulk_preview", args=[retry.pk])
+    assert (retry.total_rows, retry.valid_rows) == (2, 2)
+    assert [c.rows for c in retry.chunks.all()] == [[2, 4]]
+
+
+def test_cancel_before_a_worker_starts_sends_nothing(support, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    batch = send(support, checked(support, csv_bytes(people(3)), {"phone": ""}))
+    support.post(reverse("bulk_cancel", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert batch.state == Batch.State.CANCELLED
+    assert {line["result"] for line in report(support, batch)} == {"not sent"}
+
+
+def test_cancel_stops_after_the_chunks_already_sent(support, settings):
+    settings.BULK_STREAMS = 1
+
+    def cancel_on_first_chunk(**kwargs):
+        Batch.objects.update(cancel_requested=True)
+
+    dedup.request_received.connect(cancel_on_first_chunk, weak=False)
+    try:
+        batch = send(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
+    finally:
+        dedup.request_received.disconnect(cancel_on_first_chunk)
+    assert batch.state == Batch.State.CANCELLED
+    assert [c.done for c in batch.chunks.order_by("index")] == [True, False, False]
+    assert Profile.objects.count() == 10_000
