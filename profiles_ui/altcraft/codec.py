@@ -1,4 +1,15 @@
-"""Canonical JSON and Altcraft XML (contract §6), both ways, for requests and responses."""
+"""Canonical JSON and Altcraft XML (contract §6), both ways, for requests and responses.
+
+XML rules, written and read (decisions table, §13):
+- the root is <xml>; keys are elements, in the order given;
+- every array item is an element marked array='true'; an empty array or object is an empty
+  element (<cats/>), so a lone element marked array='true' is a one-item array;
+- when reading, repeated elements are an array with or without the mark, and keys the
+  contract types as arrays (phones, subscriptions, a batch's data) are arrays even when
+  they appear once unmarked;
+- booleans are true/false, numbers digits; XML has no null, so None becomes an empty
+  element (validation refuses nulls in requests anyway).
+"""
 
 import json
 import re
