@@ -36,16 +36,6 @@ CHANNELS: dict[str, Channel] = {
     )
 }
 
-# Keys every subscription may carry whatever its channel.
-COMMON_SUBSCRIPTION_KEYS: tuple[str, ...] = (
-    "resource_id",
-    "channel",
-    "status",
-    "priority",
-    "custom_fields",
-    "cats",
-)
-
 SUBSCRIPTION_STATUSES: dict[str, int] = {
     "subscribed": 0,
     "unsubscribed": 1,
