@@ -5,6 +5,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from profiles_ui.roles import ROLES
@@ -22,6 +23,8 @@ class Command(BaseCommand):
             worker = [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "default"]
         else:
             worker = [*manage, "db_worker"]
+        # No worker is running yet, so every batch left running was abandoned by the last one.
+        call_command("resume_batches", all=True)
         processes = [
             subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"]),  # noqa: S603
             subprocess.Popen(worker),  # noqa: S603

@@ -1,0 +1,140 @@
+"""Batches sent by real worker processes: a worker killed mid-batch, and RQ on Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.urls import reverse
+
+from altcraft_sandbox import dedup
+from altcraft_sandbox.models import Profile
+from profiles_ui import batches
+from profiles_ui.models import Batch, Submission
+from tests.test_bulk_helpers import checked, csv_bytes, media, people
+
+__all__ = ["media"]
+
+pytestmark = [
+    pytest.mark.usefixtures("media"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+ROOT = Path(__file__).resolve().parent.parent
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A Redis database of its own, so this test neither takes nor leaves jobs in anyone's queue.
+RQ_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def worker_database_url() -> str:
+    """DATABASE_URL of the test database pytest-django created, for a worker process."""
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{db['NAME']}"))
+
+
+def start_worker(settings, *command: str, **env: str) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "SANDBOX_BASE_URL": settings.SANDBOX_BASE_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "ALTCRAFT_RETRY_BACKOFF": "0.01",
+        "BULK_STREAMS": "1",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return subprocess.Popen(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", *command], cwd=ROOT, env=environment
+    )
+
+
+def stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.kill()
+    worker.wait(timeout=10)
+
+
+def wait_for(predicate, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def state(batch: Batch) -> str:
+    return Batch.objects.values_list("state", flat=True).get(pk=batch.pk)
+
+
+@pytest.fixture
+def support(client_for, sandbox, settings):
+    settings.TASKS = DB_TASKS
+    return client_for("support")
+
+
+def test_a_worker_killed_mid_batch_resumes_without_writing_or_counting_twice(support, settings):
+    batch = checked(support, csv_bytes(people(25_000)), {"phone": ""})
+    arrived: list[str] = []
+    worker = start_worker(settings, "db_worker", "--interval", "0.2", "--no-startup-delay")
+
+    def kill_on_second_chunk(request_id: str, **kwargs) -> None:
+        arrived.append(request_id)
+        if len(arrived) == 2:
+            # The request is applied, but its answer never reaches the worker.
+            os.kill(worker.pid, signal.SIGKILL)
+
+    dedup.request_received.connect(kill_on_second_chunk, weak=False)
+    try:
+        support.post(reverse("bulk_preview", args=[batch.pk]))
+        worker.wait(timeout=90)
+        assert state(batch) == Batch.State.RUNNING
+        second = batch.chunks.get(index=1)
+        assert second.submission.state == Submission.State.PENDING
+        call_command("resume_batches", all=True)
+        worker = start_worker(settings, "db_worker", "--interval", "0.2", "--no-startup-delay")
+        wait_for(lambda: state(batch) == Batch.State.FINISHED)
+    finally:
+        dedup.request_received.disconnect(kill_on_second_chunk)
+        stop(worker)
+    assert Profile.objects.filter(database_id=1).count() == 25_000
+    second.refresh_from_db()
+    assert second.submission.state == Submission.State.DUPLICATE
+    progress = batches.progress(batch)
+    assert (progress.sent, progress.succeeded, progress.failed) == (25_000, 25_000, 0)
+    lines = list(batches.report_rows(batch))
+    assert [line[0] for line in lines] == list(range(1, 25_001))
+    assert {line[2] for line in lines} == {"ok"}
+
+
+def test_a_batch_goes_through_rq_on_redis(support, settings):
+    import django_rq
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": RQ_REDIS, "DEFAULT_TIMEOUT": 600}}
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    batch = checked(support, csv_bytes(people(50)), {"phone": ""})
+    worker = start_worker(
+        settings,
+        "rqworker",
+        "--job-class",
+        "django_tasks_rq.Job",
+        "default",
+        REDIS_URL=RQ_REDIS,
+        TASKS_BACKEND="rq",
+    )
+    try:
+        support.post(reverse("bulk_preview", args=[batch.pk]))
+        wait_for(lambda: state(batch) == Batch.State.FINISHED, timeout=60)
+    finally:
+        stop(worker)
+        queue.empty()
+    assert batches.progress(batch).succeeded == 50
+    assert Profile.objects.filter(email="user49@example.com").exists()
