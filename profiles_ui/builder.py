@@ -43,6 +43,10 @@ def builder(request: HttpRequest) -> HttpResponse:
             return _fill_from_body(request, parent.request_body.encode(), parent.format, parent)
         return _page(request, Builder(connection=active_connection(request.session)))
     action, _, argument = request.POST.get("action", "preview").partition(":")
+    if request.htmx and request.htmx.target == "preview":
+        # htmx sends the form's last clicked button with every request the form makes; the
+        # live preview is told apart by where its answer goes.
+        action = "preview"
     handler = ACTIONS.get(action, preview)
     return handler(request, _connection(request), parent, argument)
 

@@ -560,13 +560,15 @@ class Builder:
     def new_row(self, formset: forms.BaseFormSet, **initial: str) -> forms.Form:
         """Row N of a formset, for "add row": the server decides what a new row holds."""
         index = formset.total_form_count()
-        return formset.form(
+        form = formset.form(
             prefix=formset.add_prefix(index),
             initial=initial,
             empty_permitted=True,
             use_required_attribute=False,
             **formset.get_form_kwargs(index),
         )
+        formset.add_fields(form, index)  # the DELETE box
+        return form
 
     def validate(self) -> bool:
         """Parses every form, builds the payload, and marks each problem on its field."""
