@@ -12,5 +12,7 @@ urlpatterns = [
     path("profiles/", pages.profiles, name="profiles"),
     path("reset/", pages.reset, name="reset"),
     path("api/noop", api.noop, name="noop"),
+    # The same floor where an Altcraft client looks for methods (<base>/v1.1/<method>).
+    path("api/v1.1/noop", api.noop),
     path("api/v1.1/<path:method>", api.api, name="api"),
 ]
