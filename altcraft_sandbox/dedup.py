@@ -27,14 +27,12 @@ def request_id_of(request: HttpRequest) -> str:
     return (request.headers.get("Request-ID") or request.headers.get("X-Request-ID") or "")[:200]
 
 
-def key_for(request: HttpRequest, token_sha256: str, method: str) -> str:
+def key_for(request: HttpRequest, body: bytes, token_sha256: str, method: str) -> str:
     request_id = request_id_of(request)
     if request_id:
         material = b"rid\n" + token_sha256.encode() + b"\n" + request_id.encode()
     else:
-        material = (
-            b"body\n" + token_sha256.encode() + b"\n" + method.encode() + b"\n" + request.body
-        )
+        material = b"body\n" + token_sha256.encode() + b"\n" + method.encode() + b"\n" + body
     return hashlib.sha256(material).hexdigest()
 
 
