@@ -1,6 +1,14 @@
-"""The four roles of the console. Groups and their permissions are created by a migration."""
+"""The four roles of the console, as groups with permissions.
+
+The groups are created by migration 0002 and re-created after every `post_migrate` (a test
+database flush empties them; Django recreates permissions the same way).
+"""
+
+from functools import reduce
+from operator import or_
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Model, Q
 
 # Strongest first: a user in several groups is shown by the strongest.
 ROLES = ("admin", "support", "auditor", "marketer")
@@ -10,6 +18,14 @@ VIEW_HISTORY = "profiles_ui.view_submission"
 VIEW_ALL_HISTORY = "profiles_ui.view_all_submissions"
 RESEND = "profiles_ui.resend_submission"
 EXPORT = "profiles_ui.export_submissions"
+RESET_SANDBOX = "altcraft_sandbox.reset_sandbox"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "marketer": frozenset({SUBMIT, VIEW_HISTORY}),
+    "support": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT}),
+    "auditor": frozenset({VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT}),
+    "admin": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT, RESET_SANDBOX}),
+}
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
@@ -19,3 +35,35 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str:
         return "admin"
     names = set(user.groups.values_list("name", flat=True))
     return next((role for role in ROLES if role in names), "")
+
+
+def sync_role_groups(group_model: type[Model], permission_model: type[Model]) -> None:
+    """Create the role groups and grant what each needs; never takes a permission away.
+
+    Takes the models as arguments so a migration can pass its historical ones. Permissions
+    that do not exist yet (an app not migrated so far) are granted on a later call.
+    """
+    for role, permissions in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = reduce(
+            or_,
+            (
+                Q(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in (name.split(".") for name in permissions)
+            ),
+        )
+        group.permissions.add(*permission_model.objects.filter(wanted))
+
+
+PERMISSION_APPS = frozenset(
+    name.split(".")[0] for permissions in ROLE_PERMISSIONS.values() for name in permissions
+)
+
+
+def sync_role_groups_after_migrate(app_config, **kwargs) -> None:
+    # Only after the apps whose permissions the roles hold have been (re)migrated.
+    if app_config.label not in PERMISSION_APPS:
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    sync_role_groups(Group, Permission)

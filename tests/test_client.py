@@ -9,7 +9,7 @@ import requests
 from profiles_ui import services
 from profiles_ui.altcraft.client import AltcraftClient, TransportError
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "sandbox-demo-token"
 

@@ -8,7 +8,7 @@ from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER
 from profiles_ui.connections import Connection
 from profiles_ui.models import Submission
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def payload(email: str = "svc@example.com", **extra) -> dict:

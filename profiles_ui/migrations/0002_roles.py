@@ -3,24 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-ROLE_PERMISSIONS = {
-    "marketer": ["submit_profile", "view_submission"],
-    "support": [
-        "submit_profile",
-        "view_submission",
-        "view_all_submissions",
-        "resend_submission",
-        "export_submissions",
-    ],
-    "auditor": ["view_submission", "view_all_submissions", "export_submissions"],
-    "admin": [
-        "submit_profile",
-        "view_submission",
-        "view_all_submissions",
-        "resend_submission",
-        "export_submissions",
-    ],
-}
+from profiles_ui.roles import ROLE_PERMISSIONS, sync_role_groups
 
 
 def create_roles(apps, schema_editor):
@@ -29,14 +12,7 @@ def create_roles(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="profiles_ui", codename__in=codenames)
-        )
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_roles(apps, schema_editor):
