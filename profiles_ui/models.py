@@ -82,6 +82,11 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["state", "-id"], name="submission_state_idx"),
             models.Index(fields=["user", "-id"], name="submission_user_idx"),
+            # History filters, newest first: each serves "WHERE x = ? ORDER BY id DESC LIMIT n"
+            # and the capped count straight from the index, at any table size.
+            models.Index(fields=["operation", "-id"], name="submission_operation_idx"),
+            models.Index(fields=["error", "-id"], name="submission_error_idx"),
+            models.Index(fields=["username", "-id"], name="submission_username_idx"),
         ]
 
     def __str__(self) -> str:
