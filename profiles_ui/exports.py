@@ -5,6 +5,7 @@ chunk is written, so an export of millions of records never holds more than one 
 """
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -75,51 +76,75 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-class _Line:
-    """A file-like object whose write() hands the line back instead of storing it."""
+# Column positions, worked out once: the loops below run once per exported record.
+DATE_COLUMNS = tuple(FIELDS.index(n) for n in ("created_at", "finished_at", "purged_at"))
+TEXT_COLUMNS = tuple(
+    FIELDS.index(n)
+    for n in (
+        "username", "role", "connection", "operation", "url", "format", "state", "matching",
+        "email", "phone", "profile_id", "error_text", "transport_error", "reason",
+        "request_body", "response_body",
+    )
+)  # fmt: skip
+BODY_COLUMNS = (FIELDS.index("request_body"), FIELDS.index("response_body"))
+FLAG_COLUMN = FIELDS.index("connection_production")
+FORMULA_CHARACTERS = "".join(FORMULA_STARTS)
 
-    def write(self, value: str) -> str:
-        return value
 
-
-def rows(records: QuerySet[Submission], tokens: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    for row in records.values(*FIELDS).iterator(chunk_size=CHUNK_SIZE):
-        for body in ("request_body", "response_body"):
-            row[body] = redact(row[body], tokens)
-        yield row
+def _records(records: QuerySet[Submission], tokens: tuple[str, ...]) -> Iterator[list[Any]]:
+    """Rows as lists in FIELDS order, bodies redacted. values_list() is about twice as fast
+    as values() here, which decides whether an export keeps up with 20,000 records/s."""
+    for row in records.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE):
+        cells = list(row)
+        for i in BODY_COLUMNS:
+            cells[i] = redact(cells[i], tokens)
+        yield cells
 
 
 def csv_chunks(records: QuerySet[Submission], tokens: tuple[str, ...]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(FIELDS)
-    batch: list[str] = []
-    for row in rows(records, tokens):
-        batch.append(writer.writerow([_cell(row[name]) for name in FIELDS]))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(FIELDS)
+    batch: list[list[Any]] = []
+    for cells in _records(records, tokens):
+        for i in DATE_COLUMNS:
+            if cells[i] is not None:
+                cells[i] = cells[i].isoformat()
+        for i in TEXT_COLUMNS:
+            value = cells[i]
+            if value and value[0] in FORMULA_CHARACTERS:
+                cells[i] = "'" + value
+        cells[FLAG_COLUMN] = "true" if cells[FLAG_COLUMN] else "false"
+        batch.append(cells)  # None is written as an empty cell by the csv module
         if len(batch) == CHUNK_SIZE:
-            yield "".join(batch)
-            batch = []
-    yield "".join(batch)
+            yield _flush(writer, buffer, batch)
+    yield _flush(writer, buffer, batch)
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return neutralise(value)
+def _flush(writer: Any, buffer: io.StringIO, batch: list[list[Any]]) -> str:
+    writer.writerows(batch)
+    batch.clear()
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _json_value(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def jsonl_chunks(records: QuerySet[Submission], tokens: tuple[str, ...]) -> Iterator[str]:
     # JSON Lines is read by programs, not spreadsheets: values are exported unchanged.
     batch: list[str] = []
-    for row in rows(records, tokens):
-        batch.append(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+    for cells in _records(records, tokens):
+        row = dict(zip(FIELDS, cells, strict=True))
+        batch.append(json.dumps(row, default=_json_value, ensure_ascii=False))
         if len(batch) == CHUNK_SIZE:
-            yield "".join(batch)
+            yield "\n".join(batch) + "\n"
             batch = []
-    yield "".join(batch)
+    if batch:
+        yield "\n".join(batch) + "\n"
 
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
