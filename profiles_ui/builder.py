@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import get_template
 from django_htmx.http import retarget
 
 from profiles_ui import catalog, payloads, services
@@ -104,7 +105,9 @@ def preview(request: HttpRequest, connection: Connection, parent, _: str) -> Htt
     form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
     form.validate()
     if request.htmx and request.htmx.target == "preview":
-        return render(request, f"{PAGE}#preview", {"b": form, "preview": _preview(form)})
+        # Rendered without the context processors: the fragment needs none of their queries.
+        fragment = get_template(f"{PAGE}#preview").render({"preview": _preview(form)})
+        return HttpResponse(fragment)
     return _page(request, form, show_errors=True)
 
 

@@ -81,8 +81,12 @@ def refresh(connection: Connection) -> None:
     cache.set(key, _generation(connection) + 1, None)
 
 
+def _key(connection: Connection, name: str) -> str:
+    return f"catalog:{connection.name}:{connection.base_url}:{_generation(connection)}:{name}"
+
+
 def _cached[T](connection: Connection, name: str, load: Callable[[], list[T]]) -> Lookup[T]:
-    key = f"catalog:{connection.name}:{connection.base_url}:{_generation(connection)}:{name}"
+    key = _key(connection, name)
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -228,3 +232,24 @@ def workflows(connection: Connection) -> Lookup[Workflow]:
         return found
 
     return _cached(connection, "workflows", load)
+
+
+def prime(
+    connection: Connection,
+    *,
+    databases: list[Database] = (),
+    database_fields: dict[int, list[FieldInfo]] | None = None,
+    resources: list[Resource] = (),
+    resource_fields: dict[tuple[int, str], list[FieldInfo]] | None = None,
+    workflows: list[Workflow] = (),
+) -> None:
+    """Fill the cache as the calls would, for benchmarks and demos with no Altcraft at hand."""
+    entries: dict[str, list] = {
+        "databases": list(databases),
+        "resources": list(resources),
+        "workflows": list(workflows),
+    }
+    entries |= {f"db-fields:{k}": v for k, v in (database_fields or {}).items()}
+    entries |= {f"res-fields:{r}:{c}": v for (r, c), v in (resource_fields or {}).items()}
+    for name, items in entries.items():
+        cache.set(_key(connection, name), Lookup(items=items), TTL)

@@ -7,6 +7,8 @@ is found, lands on the field the user typed it in.
 
 import base64
 import binascii
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django import forms
@@ -203,6 +205,64 @@ def _profile_widget(field_type: str) -> forms.Widget:
     return forms.TextInput()
 
 
+@dataclass(frozen=True)
+class FieldSet:
+    """Fields built once per shape and shared by every form of that shape.
+
+    A form's fields are only read after construction (errors live on the form), so sharing
+    them is safe and spares building and deep-copying a hundred fields on every keystroke.
+    """
+
+    fields: dict[str, forms.Field]
+    types: dict[str, str]
+    groups: dict[str, list[str]]
+    custom: list[str]
+
+
+def _choice(label: str, choices: list[tuple[str, str]]) -> forms.Field:
+    return forms.ChoiceField(label=label, required=False, choices=choices)
+
+
+def _system_field(name: str) -> forms.Field:
+    system = SYSTEM_FIELDS[name]
+    if name == "_sex":
+        choices = [("", "—"), ("female", "female"), ("male", "male")]
+        return _choice(system.label, choices + [(n, n) for n in ("0", "1", "2")])
+    if name == "_status":
+        return _choice(system.label, [("", "—"), *((str(n), str(n)) for n in range(7))])
+    hint = "comma-separated, +country code" if name == "phones" else ""
+    return text(system.label, placeholder=system.example, help_text=hint)
+
+
+@lru_cache(maxsize=64)
+def profile_fields(allows_functions: bool, custom_fields: tuple) -> FieldSet:
+    found = FieldSet({}, {}, {group: [] for group in GROUPS}, [])
+
+    def add(name: str, field: forms.Field, field_type: str) -> None:
+        found.fields[name] = field
+        found.types[name] = field_type
+        if allows_functions and (fn := function_field(field_type)):
+            fn.widget.attrs["aria-label"] = f"Update function for {field.label}"
+            found.fields[f"{name}__fn"] = fn
+
+    for name, system in SYSTEM_FIELDS.items():
+        add(name, _system_field(name), system.type)
+        found.groups[system.group].append(name)
+    for info in custom_fields:
+        if info.name in found.fields or info.name == "extra":
+            continue
+        if info.type == "bool":
+            field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
+        else:
+            field = forms.CharField(
+                label=info.title, required=False, widget=_profile_widget(info.type)
+            )
+        field.help_text = f"{info.name} · {info.type}"
+        add(info.name, field, info.type)
+        found.custom.append(info.name)
+    return found
+
+
 class ProfileForm(forms.Form):
     """One input per field; `<name>__fn` picks an update function for it."""
 
@@ -217,57 +277,11 @@ class ProfileForm(forms.Form):
         self, *args: Any, operation: Operation, custom_fields: list, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.types: dict[str, str] = {}
-        self.groups: dict[str, list[str]] = {group: [] for group in GROUPS}
-        for name, system in SYSTEM_FIELDS.items():
-            if name == "_sex":
-                field: forms.Field = forms.ChoiceField(
-                    label=system.label,
-                    required=False,
-                    choices=[
-                        ("", "—"),
-                        ("female", "female"),
-                        ("male", "male"),
-                        ("0", "0"),
-                        ("1", "1"),
-                        ("2", "2"),
-                    ],
-                )
-            elif name == "_status":
-                field = forms.ChoiceField(
-                    label=system.label,
-                    required=False,
-                    choices=[("", "—"), *((str(n), str(n)) for n in range(7))],
-                )
-            else:
-                hint = "comma-separated, +country code" if name == "phones" else ""
-                field = text(system.label, placeholder=system.example, help_text=hint)
-            self._add(name, field, system.type, operation)
-            self.groups[system.group].append(name)
-        self.custom: list[str] = []
-        for info in custom_fields:
-            if info.name in SYSTEM_FIELDS or info.name in self.fields:
-                continue
-            if info.type == "bool":
-                field = forms.ChoiceField(
-                    label=info.title,
-                    required=False,
-                    choices=[("", "—"), ("true", "true"), ("false", "false")],
-                )
-            else:
-                field = forms.CharField(
-                    label=info.title, required=False, widget=_profile_widget(info.type)
-                )
-            field.help_text = f"{info.name} · {info.type}"
-            self._add(info.name, field, info.type, operation)
-            self.custom.append(info.name)
-
-    def _add(self, name: str, field: forms.Field, field_type: str, operation: Operation) -> None:
-        self.fields[name] = field
-        self.types[name] = field_type
-        if operation.allows_functions and (fn := function_field(field_type)):
-            fn.widget.attrs["aria-label"] = f"Update function for {field.label}"
-            self.fields[f"{name}__fn"] = fn
+        shape = profile_fields(operation.allows_functions, tuple(custom_fields))
+        extra = self.fields.pop("extra")
+        self.fields.update(shape.fields)
+        self.fields["extra"] = extra
+        self.types, self.groups, self.custom = shape.types, shape.groups, shape.custom
 
     def rows(self, names: list[str]) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
         return [
@@ -292,75 +306,77 @@ class ProfileForm(forms.Form):
         return out
 
 
-class SubscriptionForm(forms.Form):
-    channel = forms.ChoiceField(
-        label="Channel", choices=[(name, c.label) for name, c in CHANNELS.items()]
+@lru_cache(maxsize=256)
+def subscription_fields(
+    channel: str, resource_choices: tuple | None, sub_fields: tuple
+) -> tuple[dict[str, forms.Field], dict[str, str]]:
+    """The fields of a subscription row of this channel, resources and resource fields."""
+    fields: dict[str, forms.Field] = {
+        "channel": forms.ChoiceField(
+            label="Channel", choices=[(name, c.label) for name, c in CHANNELS.items()]
+        ),
+        "resource_id": number_or_select(
+            "Resource", list(resource_choices) if resource_choices is not None else None
+        ),
+    }
+    for name in identifier_fields(channel):
+        label, placeholder = IDENTIFIER_FIELDS[name]
+        attrs = {"list": "push-providers"} if name == "provider" else {}
+        fields[name] = text(label, placeholder=placeholder, **attrs)
+    fields["status"] = _choice(
+        "Status", [("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)]
     )
-    status = forms.ChoiceField(
-        label="Status",
-        required=False,
-        choices=[("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)],
-    )
-    priority = forms.IntegerField(
+    fields["priority"] = forms.IntegerField(
         label="Priority",
         required=False,
         help_text="0 is the highest",
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    cats = text("Categories", placeholder="news, offers")
-    extra = forms.CharField(
+    fields["cats"] = text("Categories", placeholder="news, offers")
+    sub_types: dict[str, str] = {}
+    for info in sub_fields:
+        if info.type == "bool":
+            field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
+        else:
+            field = text(info.title)
+        field.help_text = info.name
+        fields[f"sf_{info.name}"] = field
+        sub_types[info.name] = info.type
+    fields["extra"] = forms.CharField(
         label="Other subscription fields (JSON object)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"_browser_name": "Firefox"}'}),
     )
+    return fields, sub_types
 
+
+class SubscriptionForm(forms.Form):
     def __init__(
         self, *args: Any, connection: Connection, resources: catalog.Lookup, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         # A row the user added is never "empty": it stands for a subscription they want.
         self.empty_permitted = False
-        self.channel = self["channel"].value() or "email"
+        self.channel = self._raw("channel") or "email"
         if self.channel not in CHANNELS:
             self.channel = "email"
         self.channel_label = CHANNELS[self.channel].label
         choices = None
         if not resources.error:
-            choices = [
+            choices = tuple(
                 (r.id, f"{r.name} (#{r.id})") for r in resources.items if self.channel in r.channels
-            ]
-        self.fields["resource_id"] = number_or_select("Resource", choices)
+            )
         self.resources_error = resources.error
-        for name in identifier_fields(self.channel):
-            label, placeholder = IDENTIFIER_FIELDS[name]
-            attrs = {"list": "push-providers"} if name == "provider" else {}
-            self.fields[name] = text(label, placeholder=placeholder, **attrs)
         self.identifiers = identifier_fields(self.channel)
-        resource_id = self._resource_id()
-        found = catalog.resource_fields(connection, resource_id, self.channel)
+        found = catalog.resource_fields(connection, _int(self._raw("resource_id")), self.channel)
         self.fields_error = found.error
-        self.sub_types: dict[str, str] = {}
-        for info in found.items:
-            key = f"sf_{info.name}"
-            if info.type == "bool":
-                field: forms.Field = forms.ChoiceField(
-                    label=info.title,
-                    required=False,
-                    choices=[("", "—"), ("true", "true"), ("false", "false")],
-                )
-            else:
-                field = text(info.title)
-            field.help_text = info.name
-            self.fields[key] = field
-            self.sub_types[info.name] = info.type
-        # The delete box comes from the formset; keep it last so it renders apart.
-        self.order_fields(["channel", "resource_id", *self.identifiers])
+        fields, self.sub_types = subscription_fields(self.channel, choices, tuple(found.items))
+        self.fields.update(fields)
 
-    def _resource_id(self) -> int | None:
-        try:
-            return int(self["resource_id"].value())
-        except (TypeError, ValueError):
-            return None
+    def _raw(self, name: str) -> Any:
+        if self.is_bound:
+            return self.data.get(self.add_prefix(name))
+        return self.initial.get(name)
 
     def sub_field_rows(self) -> list[forms.BoundField]:
         return [self[f"sf_{name}"] for name in self.sub_types]

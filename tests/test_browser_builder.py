@@ -38,6 +38,18 @@ LABELS = {
 
 @pytest.fixture
 def builder(page, log_in, sandbox, final_records_cleanup):  # noqa: F811
+    # After another module's transactional tests the role groups can be flushed away (with
+    # their permissions) and, with `page` in play, not restored: put them back as 0002 does.
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from profiles_ui.roles import sync_role_groups
+
+    ContentType.objects.clear_cache()
+    create_permissions(apps.get_app_config("profiles_ui"), verbosity=0)
+    sync_role_groups(Group, Permission)
     log_in("marketer")
     page.goto("/builder/")
     return page
