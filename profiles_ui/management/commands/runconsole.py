@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.request import urlopen
 
 from django.conf import settings
 from django.core.management import call_command
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"]),  # noqa: S603
             subprocess.Popen(worker),  # noqa: S603
         ]
+        self._wait_until_serving(port, processes[0])
         self._print_welcome(port)
         # Ctrl-C reaches the whole process group; we only wait for both children to finish.
         signal.signal(signal.SIGINT, lambda *_: None)
@@ -43,6 +45,16 @@ class Command(BaseCommand):
             for process in processes:
                 process.wait(timeout=15)
         self.stdout.write("Console and worker stopped.")
+
+    def _wait_until_serving(self, port: int, server: subprocess.Popen) -> None:
+        """Print the welcome last, not buried above the server's own start-up lines."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.2)
 
     def _print_welcome(self, port: int) -> None:
         sandbox_token = os.environ.get(settings.SANDBOX_TOKEN_ENV, "")
