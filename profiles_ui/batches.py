@@ -391,17 +391,22 @@ def _heartbeat(batch_id: int, stop: threading.Event) -> None:
 
 def _send_chunks(batch: Batch, connection: Connection) -> None:
     streams = max(1, settings.BULK_STREAMS)
-    # One slot per stream: at most `streams` bodies wait on Altcraft while one more is built.
+    # One slot per stream, taken before the next body is built.
     slots = threading.BoundedSemaphore(streams)
     with ThreadPoolExecutor(streams, thread_name_prefix=f"batch-{batch.pk}") as pool:
         futures = []
-        for chunk, body in _bodies(batch):
+        bodies = _bodies(batch)
+        while True:
+            # A free stream first, then the next body: at most `streams` bodies in memory.
             slots.acquire()
             # Asked only once a stream is free, so a cancel stops the very next chunk.
-            if Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists():
+            cancelled = Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists()
+            item = None if cancelled else next(bodies, None)
+            if item is None:
                 slots.release()
                 break
-            future = pool.submit(_deliver_chunk, batch, connection, chunk, body)
+            future = pool.submit(_deliver_chunk, batch, connection, *item)
+            del item  # the worker thread holds the only reference to the body now
             future.add_done_callback(lambda _: slots.release())
             futures.append(future)
         for future in futures:
@@ -429,7 +434,9 @@ def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
                 "connection's settings changed since the batch was checked"
             )
         chunk.rows = chunk.identifiers = []  # not needed to send; keep memory flat
+        del profiles, bodies  # not kept alive while this generator waits for a free stream
         yield chunk, body
+        del body
 
 
 def _take(rows: Iterator[tuple[int, dict]], wanted: list[int]) -> Iterator[dict]:
