@@ -1,0 +1,276 @@
+"""Benchmark a bulk import end to end, on PostgreSQL, in a throwaway database (`make bench`).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/altcraft_console .venv/bin/python \
+        bench/bench_bulk.py [--rows 100000] [--streams 4]
+
+A web process (runserver: the console and the sandbox) and a task worker (db_worker) run as
+they do under `make run`. The script uploads a CSV of --rows rows with 7 subscription
+columns, maps it, checks it, sends it, and stops the clock when the last chunk's answer is
+recorded. It reports, with the issue's goals:
+
+- rows/s end to end (upload to the last chunk acknowledged by the sandbox);
+- the same rows sent one request per profile, for the first 2,000 rows (a Postman runner);
+- pre-built chunk bodies posted to /sandbox/api/noop, which only reads them (the limit);
+- console-side share of the time: the time no chunk was at the sandbox;
+- peak memory (VmHWM) of the web and worker processes.
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway demo user
+TOKEN = "bench-sandbox-token"  # noqa: S105 - the throwaway sandbox's
+SINGLE_ROWS = 2_000
+GOALS = {"rate": 5_000, "speedup": 50, "console_share": 0.20, "memory_mb": 300}
+HEADERS = [
+    "email", "first_name", "phone", "loyalty_level", "email_sub_1", "email_sub_2",
+    "sms_sub_1", "sms_sub_3", "telegram_bot_sub_5", "whatsapp_sub_6", "viber_sub_7",
+]  # fmt: skip
+# The mapping the bench posts: (profile field, subscription) per column.
+MAPPING = [
+    ("email", ""), ("_fname", ""), ("phones", ""), ("custom:loyalty_level", ""),
+    ("", "email:1"), ("", "email:2"), ("", "sms:1"), ("", "sms:3"),
+    ("", "telegram_bot:5"), ("", "whatsapp:6"), ("", "viber:7"),
+]  # fmt: skip
+
+
+def row(i: int) -> list[str]:
+    email, phone = f"user{i}@example.com", f"+7916{i:07d}"
+    return [email, f"Name{i}", phone, str(i % 10), email, email, phone, phone, str(10 + i)]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADERS)
+        for i in range(rows):
+            writer.writerow([*row(i), f"+7916{i:07d}", f"+7916{i:07d}"])
+
+
+def throwaway_database(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'altcraft'}_bench_bulk"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin, urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_until_up(base: str) -> None:
+    for _ in range(100):
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the web process did not start")
+
+
+def log_in(base: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{base}/login/")
+    session.post(
+        f"{base}/login/",
+        data={"username": "marketer", "password": PASSWORD},
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{base}/login/"},
+    )
+    return session
+
+
+def post(session: requests.Session, url: str, **kwargs) -> requests.Response:
+    headers = {"X-CSRFToken": session.cookies["csrftoken"], "Referer": url}
+    response = session.post(url, headers=headers, allow_redirects=False, **kwargs)
+    if response.status_code != 302:
+        raise SystemExit(f"POST {url}: HTTP {response.status_code}\n{response.text[:2000]}")
+    return response
+
+
+def run_bulk(base: str, session: requests.Session, path: Path) -> tuple[int, float]:
+    """Upload to the last chunk acknowledged; returns (batch id, seconds)."""
+    started = time.perf_counter()
+    with open(path, "rb") as upload:
+        response = post(
+            session,
+            f"{base}/bulk/",
+            files={"file": ("bench.csv", upload, "text/csv")},
+            data={"connection": "sandbox", "operation": "profiles/import_batch", "db_id": "1"},
+        )
+    batch_id = int(response.headers["Location"].strip("/").split("/")[-2])
+    mapping = {"matching": "email", "empty_cells": "leave", "skip_triggers": "on"}
+    for i, (field, sub) in enumerate(MAPPING):
+        mapping[f"field_{i}"], mapping[f"sub_{i}"] = field, sub
+    post(session, f"{base}/bulk/{batch_id}/mapping/", data=mapping)
+    checked = time.perf_counter() - started
+    post(session, f"{base}/bulk/{batch_id}/preview/")
+    from profiles_ui.models import Batch
+
+    while Batch.objects.values_list("state", flat=True).get(pk=batch_id) in ("queued", "running"):
+        time.sleep(0.05)
+    batch = Batch.objects.get(pk=batch_id)
+    if batch.state != "finished":
+        raise SystemExit(f"batch {batch_id} ended {batch.state}: {batch.error}")
+    print(f"  checked (upload, map, validate, plan) in {checked:.1f} s")
+    return batch_id, time.perf_counter() - started
+
+
+def sandbox_busy_seconds(batch_id: int) -> float:
+    """Seconds during which at least one chunk of the batch was at the sandbox."""
+    from profiles_ui.models import Submission
+
+    spans = sorted(
+        (finished.timestamp() - duration / 1000, finished.timestamp())
+        for finished, duration in Submission.objects.filter(
+            batch_chunk__batch_id=batch_id
+        ).values_list("finished_at", "duration_ms")
+    )
+    busy, end = 0.0, 0.0
+    for start, stop in spans:
+        busy += max(0.0, stop - max(start, end))
+        end = max(end, stop)
+    return busy
+
+
+def run_single(api: str, rows: int) -> float:
+    """One request per profile, one after another, as a Postman runner sends them."""
+    from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER, AltcraftClient
+    from profiles_ui.altcraft.codec import encode_json
+
+    client = AltcraftClient(api)
+    started = time.perf_counter()
+    for i in range(rows):
+        email = f"single{i}@example.com"
+        profile = {"email": email, "_fname": f"Name{i}", "loyalty_level": i % 10}
+        body = {"token": TOKEN_PLACEHOLDER, "db_id": 1, "matching": "email", "email": email}
+        response = client.send(
+            "profiles/import", encode_json({**body, "data": profile}), fmt="json", token=TOKEN
+        )
+        assert response.ok, response.body
+    return rows / (time.perf_counter() - started)
+
+
+def run_limit(base: str, path: Path, streams: int) -> float:
+    """Chunk bodies built beforehand, posted in parallel to an endpoint that only reads them."""
+    from profiles_ui.altcraft.batching import split_into_chunks
+
+    with open(path, encoding="utf-8", newline="") as text:
+        reader = csv.reader(text)
+        next(reader)
+        profiles = (dict(zip(HEADERS, cells, strict=False)) for cells in reader)
+        bodies = [c.body for c in split_into_chunks(profiles, envelope={"db_id": 1})]
+    rows = sum(body.count(b'"email":') for body in bodies)
+    session = requests.Session()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(streams) as pool:
+        list(pool.map(lambda body: session.post(f"{base}/sandbox/api/noop", data=body), bodies))
+    return rows / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--streams", type=int, default=4)
+    args = parser.parse_args()
+    admin, url = throwaway_database(os.environ["DATABASE_URL"])
+    port, sandbox_port = 8765, 8766
+    base, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
+    media = Path(tempfile.mkdtemp(prefix="bench-bulk-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret-key",
+        "DEMO_PASSWORD": PASSWORD,
+        "SANDBOX_TOKEN": TOKEN,
+        "SANDBOX_BASE_URL": f"{sandbox}/sandbox/api/",
+        "MEDIA_ROOT": str(media),
+        "TASKS_BACKEND": "database",
+        "BULK_STREAMS": str(args.streams),
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "false",
+    }
+    os.environ.update(env)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "altcraft_admin.settings")
+    django.setup()
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "-v0"], ["seed_demo"], ["seed_sandbox"]):
+        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
+
+    def serve(at: int) -> subprocess.Popen:
+        command = [*manage, "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{at}"]
+        return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+
+    # The sandbox answers from a process of its own, so the console's memory is its own.
+    web, sandbox_server = serve(port), serve(sandbox_port)
+    worker_command = [*manage, "db_worker", "--interval", "0.05", "--no-startup-delay"]
+    worker = subprocess.Popen(worker_command, cwd=ROOT, env=env)
+    csv_path = media / "bench.csv"
+    try:
+        write_csv(csv_path, args.rows)
+        wait_until_up(base)
+        wait_until_up(sandbox)
+        session = log_in(base)
+        print(
+            f"== bulk import of {args.rows:,} rows, 7 subscription columns, {args.streams} streams"
+        )
+        batch_id, seconds = run_bulk(base, session, csv_path)
+        rate = args.rows / seconds
+        busy = sandbox_busy_seconds(batch_id)
+        share = 1 - busy / seconds
+        single = run_single(f"{sandbox}/sandbox/api/", SINGLE_ROWS)
+        limit = run_limit(sandbox, csv_path, args.streams)
+        web_mb, worker_mb = peak_mb(web.pid), peak_mb(worker.pid)
+    finally:
+        for process in (web, sandbox_server, worker):
+            process.terminate()
+            process.wait(timeout=20)
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    speedup = rate / single
+    worst_mb = max(web_mb, worker_mb)
+    lines = [
+        f"end to end:      {seconds:.1f} s, {rate:,.0f} rows/s"
+        f" (goal >= {GOALS['rate']:,}: {verdict(rate >= GOALS['rate'])})",
+        f"one per profile: {single:,.0f} rows/s for {SINGLE_ROWS:,} rows; bulk is {speedup:.0f}x"
+        f" (goal >= {GOALS['speedup']}x: {verdict(speedup >= GOALS['speedup'])})",
+        f"limit (noop):    {limit:,.0f} rows/s posting pre-built chunk bodies",
+        f"sandbox busy:    {busy:.1f} s of {seconds:.1f} s; console-side share {share:.0%}"
+        f" (goal <= {GOALS['console_share']:.0%}: {verdict(share <= GOALS['console_share'])})",
+        f"peak memory:     web {web_mb:.0f} MB, worker {worker_mb:.0f} MB for {args.rows:,} rows"
+        f" (goal < {GOALS['memory_mb']} MB: {verdict(worst_mb < GOALS['memory_mb'])})",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
