@@ -4,6 +4,14 @@ from django.conf import settings
 from django.db import models
 
 
+class SubmissionQuerySet(models.QuerySet):
+    def delete(self):
+        # PostgreSQL refuses this in a trigger too; SQLite relies on this check (see 0003).
+        if self.filter(state__in=Submission.FINAL_STATES).exists():
+            raise FinalRecordError("Final submissions cannot be deleted.")
+        return super().delete()
+
+
 class Submission(models.Model):
     """One request the console sent to Altcraft, and what came back: the audit record.
 
@@ -68,6 +76,8 @@ class Submission(models.Model):
     reason = models.TextField(blank=True)
 
     purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

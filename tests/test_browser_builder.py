@@ -8,11 +8,10 @@ from playwright.sync_api import expect
 
 from altcraft_sandbox.models import Profile
 from profiles_ui.models import Submission
-from tests.test_builder import final_records_cleanup  # noqa: F401 - a fixture
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 EXAMPLES = Path("/work/shared/altcraft-examples")
@@ -37,19 +36,7 @@ LABELS = {
 
 
 @pytest.fixture
-def builder(page, log_in, sandbox, final_records_cleanup):  # noqa: F811
-    # After another module's transactional tests the role groups can be flushed away (with
-    # their permissions) and, with `page` in play, not restored: put them back as 0002 does.
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-
-    from profiles_ui.roles import sync_role_groups
-
-    ContentType.objects.clear_cache()
-    create_permissions(apps.get_app_config("profiles_ui"), verbosity=0)
-    sync_role_groups(Group, Permission)
+def builder(page, log_in, sandbox):
     log_in("marketer")
     page.goto("/builder/")
     return page

@@ -3,11 +3,8 @@ the report; and the pages at phone width."""
 
 import csv
 import io
-from importlib import import_module
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group
 
 from tests.test_bulk_helpers import csv_bytes, media, people
 from tests.test_bulk_worker import DB_TASKS, start_worker, stop
@@ -17,7 +14,7 @@ __all__ = ["media"]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.usefixtures("media"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 ROWS = 12_000  # two chunks, so the bar has a step in the middle
 
@@ -30,21 +27,7 @@ def worker(sandbox, settings):
     stop(process)
 
 
-@pytest.fixture
-def roles(transactional_db):
-    """The role groups. After another transactional test the browser fixtures can start before
-    the serialized database is restored, leaving it without them; put them back if so."""
-    if Group.objects.exists():
-        return
-    app_config = apps.get_app_config("profiles_ui")
-    models_module = app_config.models_module  # the migration resets it; keep the real one
-    import_module("profiles_ui.migrations.0002_roles").create_roles(apps, None)
-    app_config.models_module = models_module
-
-
-def test_upload_map_check_send_watch_and_download_the_report(
-    roles, worker, page, log_in, screenshot
-):
+def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_in, screenshot):
     log_in("marketer")
     page.get_by_role("link", name="Bulk").click()
     rows = people(ROWS) + [["not-an-email", "X", "1", ""]]

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import connection as db
 
 from profiles_ui import services
 from profiles_ui.connections import get_connection
 from profiles_ui.models import Submission
 
 EXAMPLES = Path("/work/shared/altcraft-examples")
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/builder/"
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -28,23 +27,7 @@ def fresh_catalog():
 
 
 @pytest.fixture
-def final_records_cleanup():
-    """Final records refuse DELETE; SQLite's flush deletes row by row, so clear them first."""
-    yield
-    if db.vendor != "sqlite":
-        return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see
-    from importlib import import_module
-
-    migration = import_module("profiles_ui.migrations.0003_submission_immutable")
-    columns = [field.column for field in Submission._meta.concrete_fields]
-    with db.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS profiles_ui_submission_no_delete")
-        cursor.execute("DELETE FROM profiles_ui_submission")
-        cursor.execute(migration.sqlite_up(columns)[0])
-
-
-@pytest.fixture
-def marketer(client_for, sandbox, final_records_cleanup):
+def marketer(client_for, sandbox):
     return client_for("marketer")
 
 
@@ -303,9 +286,7 @@ def test_altcraft_error_shows_code_meaning_and_text_and_keeps_the_form(marketer)
     assert 'name="sub-0-phone" value="+79000000000"' in html
 
 
-def test_transport_failure_is_reported_and_databases_can_be_typed(
-    client_for, settings, final_records_cleanup
-):
+def test_transport_failure_is_reported_and_databases_can_be_typed(client_for, settings):
     settings.ALTCRAFT_RETRIES = 0
     settings.ALTCRAFT_CONNECTIONS = [
         {"name": "down", "label": "Down", "base_url": "http://127.0.0.1:9/", "token_env": "X"}
@@ -414,7 +395,7 @@ def test_attachments_over_5_mb_are_refused_by_name(marketer):
     assert "big.pdf is 5.0 MB; attachments are limited to 5 MB each." in html
 
 
-def test_fix_and_resend_is_for_support(client_for, sandbox, final_records_cleanup):
+def test_fix_and_resend_is_for_support(client_for, sandbox):
     marketer = client_for("marketer")
     marketer.post(URL, form(action="send"))
     record = Submission.objects.get()
@@ -425,9 +406,7 @@ def test_fix_and_resend_is_for_support(client_for, sandbox, final_records_cleanu
     assert 'name="m-email" value="olly@example.com"' in html
 
 
-def test_fix_and_resend_needs_a_reason_and_links_the_new_record(
-    client_for, sandbox, final_records_cleanup
-):
+def test_fix_and_resend_needs_a_reason_and_links_the_new_record(client_for, sandbox):
     client = client_for("support")
     client.post(URL, form(action="send"))
     original = Submission.objects.get()

@@ -2,14 +2,12 @@
 
 import csv
 import io
-from importlib import import_module
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection as db
 from django.urls import reverse
 
-from profiles_ui.models import Batch, Submission
+from profiles_ui.models import Batch
 
 COLUMNS = ["email", "first_name", "loyalty_level", "phone"]
 
@@ -71,20 +69,6 @@ def checked(client, content: bytes, fields: dict[str, str] | None = None, **opti
 
 @pytest.fixture
 def media(settings, tmp_path):
-    """Uploads in a temporary MEDIA_ROOT; afterwards, the records SQLite cannot flush."""
+    """Uploads in a temporary MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    yield settings.MEDIA_ROOT
-    clear_final_records()
-
-
-def clear_final_records() -> None:
-    """Final records refuse DELETE; SQLite's flush deletes row by row, so clear them first."""
-    if db.vendor != "sqlite":
-        return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see
-    migration = import_module("profiles_ui.migrations.0003_submission_immutable")
-    columns = [field.column for field in Submission._meta.concrete_fields]
-    with db.cursor() as cursor:
-        cursor.execute("DELETE FROM profiles_ui_batchchunk")
-        cursor.execute("DROP TRIGGER IF EXISTS profiles_ui_submission_no_delete")
-        cursor.execute("DELETE FROM profiles_ui_submission")
-        cursor.execute(migration.sqlite_up(columns)[0])
+    return settings.MEDIA_ROOT

@@ -15,7 +15,7 @@ __all__ = ["media"]
 
 pytestmark = [
     pytest.mark.usefixtures("media"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 

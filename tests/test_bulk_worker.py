@@ -23,7 +23,7 @@ __all__ = ["media"]
 
 pytestmark = [
     pytest.mark.usefixtures("media"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 ROOT = Path(__file__).resolve().parent.parent
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

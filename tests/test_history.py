@@ -2,15 +2,13 @@
 
 import re
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from profiles_ui import history
-from profiles_ui.models import RecordView, Submission
+from profiles_ui.models import Submission
 
 
 def make_record(user=None, **fields) -> Submission:
@@ -34,22 +32,6 @@ def make_record(user=None, **fields) -> Submission:
         **fields,
     }
     return Submission.objects.create(**values)
-
-
-@pytest.fixture
-def final_records_cleanup():
-    """For transactional tests: SQLite's flush deletes row by row, which the immutability
-    trigger refuses for final records, so they are cleared here with the trigger lifted."""
-    yield
-    if connection.vendor != "sqlite":
-        return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see
-    migration = import_module("profiles_ui.migrations.0003_submission_immutable")
-    columns = [field.column for field in Submission._meta.concrete_fields]
-    RecordView.objects.all().delete()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS profiles_ui_submission_no_delete")
-        cursor.execute("DELETE FROM profiles_ui_submission")
-        cursor.execute(migration.sqlite_up(columns)[0])
 
 
 def record_ids(response) -> list[int]:

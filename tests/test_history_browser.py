@@ -3,19 +3,13 @@
 import re
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from playwright.sync_api import expect
 
 from profiles_ui import services
-from profiles_ui.roles import sync_role_groups
-from tests.test_history import final_records_cleanup  # noqa: F401 - a fixture
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -32,11 +26,7 @@ def send(user, sandbox, db_id: int, name: str, **options):
 
 
 @pytest.fixture
-def history(sandbox, log_in, django_user_model, final_records_cleanup):  # noqa: F811
-    # Another module's transactional test may have flushed the role groups: put them back.
-    ContentType.objects.clear_cache()
-    create_permissions(apps.get_app_config("profiles_ui"), verbosity=0)
-    sync_role_groups(Group, Permission)
+def history(sandbox, log_in, django_user_model):
     page = log_in("support")
     user = django_user_model.objects.get(username="support")
     rejected = send(user, sandbox, 999, "An")

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from profiles_ui import services
 from profiles_ui.models import Submission
-from tests.test_history import final_records_cleanup, make_record  # noqa: F401
+from tests.test_history import make_record
 
 PRODUCTION = {
     "name": "prod",
@@ -77,12 +77,11 @@ def test_a_pending_record_cannot_be_resent(client_for):
     assert "still pending" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_resend_creates_a_linked_record_and_opens_it(
     client_for,
     sandbox,
     django_user_model,
-    final_records_cleanup,  # noqa: F811
 ):
     client = client_for("support")
     user = django_user_model.objects.get(username="support")

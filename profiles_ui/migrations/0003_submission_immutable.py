@@ -4,9 +4,11 @@ Allowed on a final record: nothing, except (a) the retention purge, which emptie
 and sets purged_at, and (b) the user's deletion, which sets user_id to NULL. Everything else,
 and every DELETE, is refused by the database whatever code runs.
 
-On SQLite, Django rebuilds a table for many schema changes, which drops its triggers: a later
-migration that alters this table must install them again (tests/test_submission_record.py
-checks that they are there).
+On SQLite only UPDATE is refused by a trigger; DELETE is refused in code (the model and its
+queryset), because Django's test flush on SQLite deletes row by row where PostgreSQL truncates.
+Django also rebuilds SQLite tables for many schema changes, which drops their triggers: a
+later migration that alters this table must install the trigger again
+(tests/test_submission_record.py checks that it is there).
 """
 
 from django.db import migrations
@@ -53,11 +55,6 @@ def sqlite_up(columns: list[str]) -> list[str]:
     # SQLite has no row-to-JSON, so the unchanged columns are listed as they are today.
     unchanged = " AND ".join(f'NEW."{c}" IS OLD."{c}"' for c in columns if c not in MUTABLE)
     return [
-        """
-        CREATE TRIGGER profiles_ui_submission_no_delete
-        BEFORE DELETE ON profiles_ui_submission WHEN OLD.state <> 'pending'
-        BEGIN SELECT RAISE(ABORT, 'submission is final and cannot be deleted'); END;
-        """,
         f"""
         CREATE TRIGGER profiles_ui_submission_no_update
         BEFORE UPDATE ON profiles_ui_submission WHEN OLD.state <> 'pending' AND NOT (
