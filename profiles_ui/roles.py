@@ -19,12 +19,25 @@ VIEW_ALL_HISTORY = "profiles_ui.view_all_submissions"
 RESEND = "profiles_ui.resend_submission"
 EXPORT = "profiles_ui.export_submissions"
 RESET_SANDBOX = "altcraft_sandbox.reset_sandbox"
+VIEW_ACCESS_LOG = "profiles_ui.view_recordview"
+VIEW_PURGE_LOG = "profiles_ui.view_purgelog"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "marketer": frozenset({SUBMIT, VIEW_HISTORY}),
     "support": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT}),
     "auditor": frozenset({VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT}),
-    "admin": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT, RESET_SANDBOX}),
+    "admin": frozenset(
+        {
+            SUBMIT,
+            VIEW_HISTORY,
+            VIEW_ALL_HISTORY,
+            RESEND,
+            EXPORT,
+            RESET_SANDBOX,
+            VIEW_ACCESS_LOG,
+            VIEW_PURGE_LOG,
+        }
+    ),
 }
 
 
