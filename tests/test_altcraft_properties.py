@@ -275,7 +275,8 @@ def broken_requests(draw: st.DrawFn) -> tuple[str, dict]:
         if not keys:
             break
         key = draw(st.sampled_from(keys))
-        if not isinstance(target[key], dict | list) or draw(st.booleans()):
+        # Descend only into a non-empty container, so `key` always indexes `target`.
+        if not isinstance(target[key], dict | list) or not target[key] or draw(st.booleans()):
             break
         target = target[key]
     if key is not None:
