@@ -8,6 +8,12 @@ from django.test import Client
 from profiles_ui.roles import ROLES
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose, about half a second per test user; tests need no such cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(role: str, username: str | None = None):
