@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,47 +16,104 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('username', models.CharField(max_length=150)),
-                ('role', models.CharField(max_length=32)),
-                ('connection', models.CharField(max_length=64)),
-                ('connection_production', models.BooleanField(default=False)),
-                ('operation', models.CharField(max_length=64)),
-                ('url', models.CharField(max_length=500)),
-                ('format', models.CharField(choices=[('json', 'JSON'), ('xml', 'XML')], max_length=4)),
-                ('request_id', models.UUIDField(default=uuid.uuid4, unique=True)),
-                ('request_body', models.TextField(help_text='As sent, with the token replaced by a placeholder.')),
-                ('matching', models.CharField(blank=True, max_length=32)),
-                ('email', models.CharField(blank=True, db_index=True, max_length=254)),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('profile_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('db_id', models.IntegerField(blank=True, null=True)),
-                ('workflow_id', models.IntegerField(blank=True, null=True)),
-                ('profile_count', models.PositiveIntegerField(default=1)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('rejected', 'Rejected by Altcraft'), ('transport_failed', 'Transport failure, outcome unknown'), ('bad_response', 'Unreadable response'), ('duplicate', 'Duplicate, not re-applied')], default='pending', max_length=20)),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_headers', models.JSONField(blank=True, default=dict)),
-                ('response_body', models.TextField(blank=True)),
-                ('error', models.IntegerField(blank=True, db_index=True, null=True)),
-                ('error_text', models.TextField(blank=True)),
-                ('results', models.JSONField(blank=True, help_text='Per-profile results of a batch.', null=True)),
-                ('transport_error', models.TextField(blank=True)),
-                ('duration_ms', models.FloatField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('reason', models.TextField(blank=True)),
-                ('purged_at', models.DateTimeField(blank=True, null=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='profiles_ui.submission')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("username", models.CharField(max_length=150)),
+                ("role", models.CharField(max_length=32)),
+                ("connection", models.CharField(max_length=64)),
+                ("connection_production", models.BooleanField(default=False)),
+                ("operation", models.CharField(max_length=64)),
+                ("url", models.CharField(max_length=500)),
+                (
+                    "format",
+                    models.CharField(choices=[("json", "JSON"), ("xml", "XML")], max_length=4),
+                ),
+                ("request_id", models.UUIDField(default=uuid.uuid4, unique=True)),
+                (
+                    "request_body",
+                    models.TextField(
+                        help_text="As sent, with the token replaced by a placeholder."
+                    ),
+                ),
+                ("matching", models.CharField(blank=True, max_length=32)),
+                ("email", models.CharField(blank=True, db_index=True, max_length=254)),
+                ("phone", models.CharField(blank=True, db_index=True, max_length=32)),
+                ("profile_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("db_id", models.IntegerField(blank=True, null=True)),
+                ("workflow_id", models.IntegerField(blank=True, null=True)),
+                ("profile_count", models.PositiveIntegerField(default=1)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("rejected", "Rejected by Altcraft"),
+                            ("transport_failed", "Transport failure, outcome unknown"),
+                            ("bad_response", "Unreadable response"),
+                            ("duplicate", "Duplicate, not re-applied"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_headers", models.JSONField(blank=True, default=dict)),
+                ("response_body", models.TextField(blank=True)),
+                ("error", models.IntegerField(blank=True, db_index=True, null=True)),
+                ("error_text", models.TextField(blank=True)),
+                (
+                    "results",
+                    models.JSONField(
+                        blank=True, help_text="Per-profile results of a batch.", null=True
+                    ),
+                ),
+                ("transport_error", models.TextField(blank=True)),
+                ("duration_ms", models.FloatField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("reason", models.TextField(blank=True)),
+                ("purged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="profiles_ui.submission",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('submit_profile', 'Can build, preview and send profiles'), ('view_all_submissions', "Can see every user's history"), ('resend_submission', 'Can fix and resend a recorded request'), ('export_submissions', 'Can export history')],
-                'default_permissions': ('view',),
-                'indexes': [models.Index(fields=['state', '-id'], name='submission_state_idx'), models.Index(fields=['user', '-id'], name='submission_user_idx')],
+                "ordering": ["-id"],
+                "permissions": [
+                    ("submit_profile", "Can build, preview and send profiles"),
+                    ("view_all_submissions", "Can see every user's history"),
+                    ("resend_submission", "Can fix and resend a recorded request"),
+                    ("export_submissions", "Can export history"),
+                ],
+                "default_permissions": ("view",),
+                "indexes": [
+                    models.Index(fields=["state", "-id"], name="submission_state_idx"),
+                    models.Index(fields=["user", "-id"], name="submission_user_idx"),
+                ],
             },
         ),
     ]
