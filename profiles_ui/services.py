@@ -88,7 +88,7 @@ def submit(
     request_id: uuid.UUID | None = None,
 ) -> Submission:
     """Record, send and finalise one request built from `payload`; returns the final record."""
-    return send_recorded(
+    record = record_pending(
         user=user,
         connection=connection,
         operation=operation,
@@ -99,6 +99,7 @@ def submit(
         reason=reason,
         request_id=request_id,
     )
+    return deliver(record, connection)
 
 
 def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submission:
@@ -112,7 +113,7 @@ def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submis
         name: getattr(record, name)
         for name in ("matching", "email", "phone", "profile_id", "db_id", "workflow_id")
     }
-    return send_recorded(
+    new_record = record_pending(
         user=user,
         connection=connection,
         operation=record.operation,
@@ -122,37 +123,11 @@ def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submis
         parent=record,
         reason=reason,
     )
+    return deliver(new_record, connection)
 
 
 class ResendRefused(Exception):
     """A recorded request cannot be sent again; the message says why."""
-
-
-def send_recorded(
-    *,
-    user: AbstractBaseUser,
-    connection: Connection,
-    operation: str,
-    body: bytes,
-    fmt: str,
-    about: dict[str, Any],
-    parent: Submission | None = None,
-    reason: str = "",
-    request_id: uuid.UUID | None = None,
-) -> Submission:
-    """Write the pending record, send `body` (token as placeholder), finalise the record."""
-    record = record_pending(
-        user=user,
-        connection=connection,
-        operation=operation,
-        body=body,
-        fmt=fmt,
-        about=about,
-        parent=parent,
-        reason=reason,
-        request_id=request_id,
-    )
-    return deliver(record, connection)
 
 
 def record_pending(
@@ -245,7 +220,9 @@ def finalise(record: Submission, **fields: Any) -> Submission:
     )
     if updated != 1:
         raise RuntimeError(f"Submission {record.pk} was already final")
-    record.refresh_from_db()
+    # Set in memory rather than reloading: a batch chunk's body can be 10 MB.
+    for name, value in fields.items():
+        setattr(record, name, value)
     return record
 
 

@@ -16,9 +16,10 @@ from profiles_ui.altcraft.codec import (
 )
 from profiles_ui.altcraft.operations import OPERATIONS
 from profiles_ui.altcraft.validation import validate, validate_profile
+from tests.documented import EXAMPLES
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "altcraft-examples"
+SHARED = EXAMPLES
 DOCUMENTED = HERE / "golden" / "altcraft" / "documented"
 CANONICAL = HERE / "golden" / "altcraft" / "canonical"
 EXAMPLE_DIRS = (SHARED, DOCUMENTED)

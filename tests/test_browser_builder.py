@@ -1,20 +1,20 @@
 """The builder in Chromium against the live server and its sandbox: what only a browser shows."""
 
 import json
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from altcraft_sandbox.models import Profile
 from profiles_ui.models import Submission
+from tests.documented import EXAMPLES
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-EXAMPLES = Path("/work/shared/altcraft-examples")
+
 ROWS = {
     "email": ("sub-{i}-email", "olly@example.com"),
     "sms": ("sub-{i}-phone", "+79000000001"),

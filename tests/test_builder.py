@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -10,8 +9,8 @@ from django.core.cache import cache
 from profiles_ui import services
 from profiles_ui.connections import get_connection
 from profiles_ui.models import Submission
+from tests.documented import EXAMPLES
 
-EXAMPLES = Path("/work/shared/altcraft-examples")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/builder/"

@@ -14,9 +14,9 @@ import requests
 
 from altcraft_sandbox import seed
 from profiles_ui.altcraft.codec import decode, decode_response
+from tests.documented import EXAMPLES
 from tests.test_sandbox_fixtures import live_sandbox_fixture  # noqa: F401
 
-EXAMPLES = Path("/work/shared/altcraft-examples")
 IDS = {"db_id": 1, "resource_id": 1, "workflow_id": 1}
 TYPES = {name: spec["type"] for name, spec in seed.DATABASES[0]["custom_fields"].items()}
 
