@@ -65,7 +65,7 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 bench: $(VENV)/.installed-dev services
-	@for script in bench/bench_*.py; do echo "== $$script"; $(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) $$script || exit 1; done
+	@status=0; for script in bench/bench_*.py; do echo "== $$script"; $(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) $$script || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test-db.sqlite3* staticfiles
