@@ -80,3 +80,17 @@ def sync_role_groups_after_migrate(app_config, **kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
 
     sync_role_groups(Group, Permission)
+
+
+def sync_role_groups_in_migration(apps, app_label: str) -> None:
+    """For a data migration: create `app_label`'s permissions now, then sync the roles.
+
+    Django creates permissions only after all migrations, but the groups need them now.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config(app_label)
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))

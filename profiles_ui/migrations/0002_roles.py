@@ -1,18 +1,12 @@
 """Create the four roles as groups with their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from profiles_ui.roles import ROLE_PERMISSIONS, sync_role_groups
+from profiles_ui.roles import ROLE_PERMISSIONS, sync_role_groups_in_migration
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    app_config = apps.get_app_config("profiles_ui")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    sync_role_groups_in_migration(apps, "profiles_ui")
 
 
 def remove_roles(apps, schema_editor):

@@ -2,26 +2,13 @@
 
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-ADMIN_CODENAMES = ["view_purgelog", "view_recordview"]
+from profiles_ui.roles import sync_role_groups_in_migration
 
 
 def grant_admins(apps, schema_editor):
-    # Permissions are normally created after all migrations; the admin group needs them now.
-    app_config = apps.get_app_config("profiles_ui")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    group = apps.get_model("auth", "Group").objects.filter(name="admin").first()
-    if group is not None:
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="profiles_ui", codename__in=ADMIN_CODENAMES
-            )
-        )
+    sync_role_groups_in_migration(apps, "profiles_ui")
 
 
 class Migration(migrations.Migration):
