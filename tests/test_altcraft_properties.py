@@ -19,6 +19,10 @@ from profiles_ui.altcraft.codec import (
 from profiles_ui.altcraft.formats import XML_INVALID_CHARS
 from profiles_ui.altcraft.matching import MATCHING_MODES
 from profiles_ui.altcraft.operations import OPERATIONS
+from profiles_ui.altcraft.profile_validation import (
+    _plainly_valid_subscription,
+    validate_subscription,
+)
 from profiles_ui.altcraft.validation import Problem, validate
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -325,3 +329,24 @@ def test_encoding_junk_gives_well_formed_xml_or_payload_error(payload):
         assert str(exc)
     else:
         assert DET.fromstring(body, forbid_dtd=True).tag == "xml"
+
+
+SUBSCRIPTION_KEYS = ["resource_id", "channel", "status", "priority", "email", "email_data",
+                     "phone", "phone_data", "provider", "subscription_id", "cc_data", "cats",
+                     "custom_fields", "extra"]  # fmt: skip
+near_valid = st.sampled_from([-1, 0, 7, 2**31, True, 1.0, "", " ", "subscribed", "+7", "a@b", {}])
+
+
+@SETTINGS
+@given(st.booleans(), st.one_of(subscription(True), subscription(False)), st.data())
+def test_the_quick_subscription_check_only_passes_what_the_full_one_passes(batch, sub, data):
+    """The shortcut validate_profile takes for ordinary subscriptions must never hide a problem."""
+    target = sub
+    inner = [k for k, v in sub.items() if isinstance(v, dict) and v]
+    if inner and data.draw(st.booleans()):
+        target = sub[data.draw(st.sampled_from(inner))]
+    key = data.draw(st.sampled_from([*target, *SUBSCRIPTION_KEYS, "id", "email", "phone"]))
+    target[key] = data.draw(st.one_of(near_valid, json_values))
+
+    if _plainly_valid_subscription(sub, batch):
+        assert validate_subscription(sub, batch=batch) == []

@@ -57,6 +57,13 @@ def string_problem(value: object, *, allow_empty: bool = True) -> str | None:
 def email_problem(value: object) -> str | None:
     if not isinstance(value, str):
         return "must be a string with an email address"
+    return _email_address_problem(value)
+
+
+# A bulk row repeats its email in the profile and in its email subscriptions: cached, each
+# address is checked once.
+@lru_cache(maxsize=65_536)
+def _email_address_problem(value: str) -> str | None:
     local, _, domain = value.rpartition("@")
     if (
         len(value) > 254
