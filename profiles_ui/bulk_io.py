@@ -209,17 +209,32 @@ class Column:
 
 @dataclass
 class Mapper:
-    """Turns rows into profiles for one batch's mapping and options."""
+    """Turns rows into profiles for one batch's mapping and options.
+
+    What each column becomes is worked out once; a million rows then only look up their cells.
+    """
 
     columns: list[Column]
     custom_types: dict[str, str]
     empty_clears: bool = False
     allow_functions: bool = True
     identifier_key: str = "email"
-    _subs: list[Column] = field(init=False)
+    # (header, profile key, converter of a stripped text cell) per field column.
+    _fields: list[tuple[str, str, Any]] = field(init=False)
+    # (header, channel, resource ID) per subscription column.
+    _subs: list[tuple[str, str, int]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._subs = [c for c in self.columns if c.subscribe]
+        self._fields = []
+        for column in self.columns:
+            if column.field:
+                key = column.field.removeprefix("custom:")
+                self._fields.append((column.header, key, self._converter(column.field, key)))
+        self._subs = []
+        for column in self.columns:
+            if column.subscribe:
+                channel, _, resource = column.subscribe.partition(":")
+                self._subs.append((column.header, channel, int(resource)))
 
     def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
         """(profile, {profile path root: column}) for one row."""
@@ -227,41 +242,44 @@ class Mapper:
             return {_NOT_AN_OBJECT: True}, {}
         profile: dict[str, Any] = {}
         origin: dict[str, str] = {}
-        for column in self.columns:
-            if not column.field:
+        clears = self.empty_clears and self.allow_functions
+        for header, key, convert in self._fields:
+            value = row.get(header)
+            if type(value) is str:
+                value = value.strip()
+                if value:
+                    profile[key] = convert(value)
+                    origin[key] = header
+                    continue
+            elif value is not None:
+                profile[key] = value  # JSON Lines already carries types
+                origin[key] = header
                 continue
-            value = row.get(column.header)
-            key = column.field.removeprefix("custom:")
-            if _is_empty(value):
-                if self.empty_clears and self.allow_functions and key != "email":
-                    profile[key] = {"action": "unset"}
-                    origin[key] = column.header
-                continue
-            profile[key] = self._convert(column.field, key, value)
-            origin[key] = column.header
+            if clears and key != "email":
+                profile[key] = {"action": "unset"}
+                origin[key] = header
         subscriptions = []
-        for column in self._subs:
-            value = row.get(column.header)
-            if _is_empty(value):
+        for header, channel, resource_id in self._subs:
+            value = row.get(header)
+            if type(value) is str:
+                value = value.strip()
+            if value is None or value == "":
                 continue
-            channel, _, resource = column.subscribe.partition(":")
-            origin[f"subscriptions[{len(subscriptions)}]"] = column.header
-            subscriptions.append(_subscription(channel, int(resource), value))
+            origin[f"subscriptions[{len(subscriptions)}]"] = header
+            subscriptions.append(_subscription(channel, resource_id, value))
         if subscriptions:
             profile["subscriptions"] = subscriptions
         return profile, origin
 
-    def _convert(self, target: str, key: str, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value  # JSON Lines already carries types
-        value = value.strip()
+    def _converter(self, target: str, key: str) -> Any:
         if target == "phones":
-            return [p.strip() for p in re.split(r"[,;]", value) if p.strip()]
+            return _phones
         if target == "_status":
-            return int(value) if value.isdigit() else value
+            return _status
         if target.startswith("custom:"):
-            return _typed(value, self.custom_types.get(key))
-        return value
+            field_type = self.custom_types.get(key)
+            return lambda value: _typed(value, field_type)
+        return str
 
     def identifier(self, profile: dict) -> str:
         value = profile.get(self.identifier_key)
@@ -272,8 +290,15 @@ class Mapper:
         return str(value or "")[:254]
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def _phones(value: str) -> list[str]:
+    return [p.strip() for p in _PHONE_SEPARATORS.split(value) if p.strip()]
+
+
+def _status(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+_PHONE_SEPARATORS = re.compile(r"[,;]")
 
 
 def _typed(value: str, field_type: str | None) -> Any:
@@ -297,9 +322,8 @@ def _typed(value: str, field_type: str | None) -> Any:
     return value
 
 
-def _subscription(channel: str, resource_id: int, value: Any) -> dict:
+def _subscription(channel: str, resource_id: int, text: Any) -> dict:
     """A batch subscription in the console's canonical shape (contract §13)."""
-    text = value.strip() if isinstance(value, str) else value
     sub: dict[str, Any] = {"resource_id": resource_id, "channel": channel}
     if channel == "email":
         sub["email_data"] = {"email": text}
