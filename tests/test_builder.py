@@ -4,11 +4,14 @@ import json
 import uuid
 
 import pytest
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
 
 from profiles_ui import services
+from profiles_ui.builder import may_submit
 from profiles_ui.connections import get_connection
 from profiles_ui.models import Submission
+from profiles_ui.roles import SUBMIT
 from tests.documented import EXAMPLES
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,6 +72,41 @@ def test_page_lists_the_connections_databases(marketer):
 
 def test_auditor_is_refused(client_for):
     assert client_for("auditor").get(URL).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [("marketer", True), ("support", True), ("admin", True), ("auditor", False), ("", False)],
+)
+def test_may_submit_agrees_with_has_perm(make_user, role, allowed):
+    user = make_user(role, username=f"user-{role or 'none'}")
+    assert may_submit(user) is allowed is user.has_perm(SUBMIT)
+
+
+def test_may_submit_counts_a_directly_granted_permission_and_superusers(make_user):
+    direct = make_user("", username="direct")
+    direct.user_permissions.add(Permission.objects.get(codename=SUBMIT.split(".")[1]))
+    superuser = make_user("", username="root")
+    superuser.is_superuser = True
+    inactive = make_user("marketer", username="gone")
+    inactive.is_active = False
+    assert may_submit(direct) and may_submit(superuser)
+    assert not may_submit(inactive) and not may_submit(AnonymousUser())
+
+
+def test_a_role_is_checked_in_one_query(make_user, django_assert_num_queries):
+    user = make_user("marketer")
+    with django_assert_num_queries(1):
+        assert may_submit(user)
+
+
+def test_the_live_preview_asks_the_database_only_for_session_user_and_permission(
+    marketer, django_assert_num_queries
+):
+    marketer.post(URL, form(), HTTP_HX_TARGET="preview", **HX)  # the catalog is cached
+    with django_assert_num_queries(3):
+        response = marketer.post(URL, form(), HTTP_HX_TARGET="preview", **HX)
+    assert 'id="preview-json"' in response.content.decode()
 
 
 @pytest.mark.parametrize(
