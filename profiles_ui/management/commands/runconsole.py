@@ -27,7 +27,7 @@ class Command(BaseCommand):
         # No worker is running yet, so every batch left running was abandoned by the last one.
         call_command("resume_batches", all=True)
         processes = [
-            subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"]),  # noqa: S603
+            subprocess.Popen([*manage, "serve", "--noreload", f"127.0.0.1:{port}"]),  # noqa: S603
             subprocess.Popen(worker),  # noqa: S603
         ]
         self._wait_until_serving(port, processes[0])
