@@ -68,9 +68,23 @@ SUB_COLUMNS = (
 class SubRow:
     __slots__ = (*SUB_COLUMNS, "changed")
 
-    def __init__(self, *values: object) -> None:
-        for name, value in zip(SUB_COLUMNS, values, strict=True):
-            setattr(self, name, value)
+    def __init__(
+        self,
+        id: int | None,  # noqa: A002 - the column
+        profile_id: str,
+        resource_id: int,
+        channel: str,
+        identifier: str,
+        provider: str,
+        status: int,
+        priority: int,
+        custom_fields: dict,
+        cats: list,
+    ) -> None:
+        self.id, self.profile_id, self.resource_id = id, profile_id, resource_id
+        self.channel, self.identifier, self.provider = channel, identifier, provider
+        self.status, self.priority = status, priority
+        self.custom_fields, self.cats = custom_fields, cats
         self.changed = False
 
 
