@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/altcraft_console .venv/bin/python \
         bench/bench_bulk.py [--rows 100000] [--streams 4]
 
-A web process (runserver: the console and the sandbox) and a task worker (db_worker) run as
+A web process (`manage.py serve`: the console and the sandbox) and a task worker (db_worker) run as
 they do under `make run`. The script uploads a CSV of --rows rows with 7 subscription
 columns, maps it, checks it, sends it, and stops the clock when the last chunk's answer is
 recorded. It reports, with the issue's goals:
@@ -123,9 +123,12 @@ def run_bulk(base: str, session: requests.Session, path: Path) -> tuple[int, flo
     for i, (field, sub) in enumerate(MAPPING):
         mapping[f"field_{i}"], mapping[f"sub_{i}"] = field, sub
     post(session, f"{base}/bulk/{batch_id}/mapping/", data=mapping)
+    from profiles_ui.models import Batch
+
+    while Batch.objects.values_list("state", flat=True).get(pk=batch_id) == "checking":
+        time.sleep(0.05)
     checked = time.perf_counter() - started
     post(session, f"{base}/bulk/{batch_id}/preview/")
-    from profiles_ui.models import Batch
 
     while Batch.objects.values_list("state", flat=True).get(pk=batch_id) in ("queued", "running"):
         time.sleep(0.05)
@@ -140,16 +143,16 @@ def sandbox_busy_seconds(batch_id: int) -> float:
     """Seconds during which at least one chunk of the batch was at the sandbox."""
     from profiles_ui.models import Submission
 
-    spans = sorted(
-        (finished.timestamp() - duration / 1000, finished.timestamp())
-        for finished, duration in Submission.objects.filter(
-            batch_chunk__batch_id=batch_id
-        ).values_list("finished_at", "duration_ms")
-    )
+    records = Submission.objects.filter(batch_chunk__batch_id=batch_id)
+    ends = list(records.values_list("finished_at", "duration_ms"))
+    durations = [duration for _, duration in ends]
+    spans = sorted((end.timestamp() - duration / 1000, end.timestamp()) for end, duration in ends)
     busy, end = 0.0, 0.0
     for start, stop in spans:
         busy += max(0.0, stop - max(start, end))
         end = max(end, stop)
+    seconds = sorted(d / 1000 for d in durations)
+    print(f"  {len(seconds)} chunks at the sandbox for {', '.join(f'{s:.1f}' for s in seconds)} s")
     return busy
 
 
@@ -220,7 +223,7 @@ def main() -> None:
         subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
 
     def serve(at: int) -> subprocess.Popen:
-        command = [*manage, "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{at}"]
+        command = [*manage, "serve", "--noreload", "--skip-checks", f"127.0.0.1:{at}"]
         return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
 
     # The sandbox answers from a process of its own, so the console's memory is its own.

@@ -58,6 +58,7 @@ from profiles_ui.models import Batch, BatchChunk, SavedMapping, Submission
 logger = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 20
+PROGRESS_EVERY = 5_000  # rows between two saves of a check's progress
 CHUNK_FORMAT = "json"
 HEARTBEAT_SECONDS = 5
 NOT_A_JSON_OBJECT = "the line is not a JSON object"
@@ -192,13 +193,67 @@ def selected_rows(batch: Batch) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, row
 
 
+def queue_check(batch: Batch) -> None:
+    """Hand the check to the workers: a million rows take longer than a page should wait."""
+    from profiles_ui.tasks import check_batch
+
+    updated = Batch.objects.filter(
+        pk=batch.pk, state__in=(Batch.State.DRAFT, Batch.State.CHECKED)
+    ).update(
+        state=Batch.State.CHECKING,
+        checked_rows=0,
+        estimated_rows=estimate_rows(batch),
+        heartbeat_at=timezone.now(),
+        error="",
+    )
+    if not updated:
+        raise BatchError("this batch has already been sent")
+    transaction.on_commit(lambda: check_batch.enqueue(batch.pk))
+
+
+def estimate_rows(batch: Batch) -> int:
+    """Lines in the file, less the header: the progress bar's 100% (quoted line breaks and
+    blank lines make it a little high)."""
+    if batch.parent_id is not None:
+        return batch.parent.chunks.aggregate(rows=Coalesce(Sum("failed"), 0))["rows"]
+    lines, last = 0, b"\n"
+    with batch.file.open("rb") as data:
+        while block := data.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"
+    return max(lines - (batch.kind == "csv"), 0)
+
+
+def run_check(batch_id: int) -> None:
+    """The task: check a batch queued for checking; a failure sends it back to its mapping."""
+    batch = Batch.objects.filter(pk=batch_id, state=Batch.State.CHECKING).first()
+    if batch is None:
+        return  # checked already, or the mapping changed since
+    try:
+        check(batch)
+    except BatchError as exc:
+        _check_failed(batch_id, str(exc))
+    except Exception:
+        logger.exception("checking batch %s stopped", batch_id)
+        _check_failed(batch_id, "an internal error stopped the check; see the log")
+        raise
+
+
+def _check_failed(batch_id: int, error: str) -> None:
+    Batch.objects.filter(pk=batch_id, state=Batch.State.CHECKING).update(
+        state=Batch.State.DRAFT, error=error
+    )
+
+
 def check(batch: Batch) -> Batch:
     """Map and validate every row, keep the invalid ones in a file, plan the valid ones.
 
     Chunks are written one at a time, not in one transaction: on SQLite a long transaction
-    would hold the only write lock while a worker is sending another batch.
+    would hold the only write lock while a worker is sending another batch. How many rows
+    are done is saved every few thousand rows, for the progress bar and as a heartbeat.
     """
-    if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKED):
+    if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKING, Batch.State.CHECKED):
         raise BatchError("this batch has already been sent")
     operation = get_operation(batch.operation)
     mapper = mapper_for(batch)
@@ -214,6 +269,10 @@ def check(batch: Batch) -> Batch:
             counts["total"] += 1
             if counts["total"] > settings.BULK_MAX_ROWS:
                 raise BatchError(f"the file has more than {settings.BULK_MAX_ROWS:,} rows")
+            if not counts["total"] % PROGRESS_EVERY:
+                Batch.objects.filter(pk=batch.pk).update(
+                    checked_rows=counts["total"], heartbeat_at=timezone.now()
+                )
             profile, origin = mapper.map(row)
             problems = _problems(batch, operation, profile, origin, types)
             if problems:
@@ -238,7 +297,7 @@ def check(batch: Batch) -> Batch:
                 _store_chunk(batch, index, chunk.profiles, chunk.body, chunk.first_index, plan)
         except ProfileTooLarge as exc:
             raise BatchError(f"row {plan.rows[exc.index - plan.offset]}: {exc}") from None
-    batch.total_rows = counts["total"]
+    batch.total_rows = batch.checked_rows = counts["total"]
     batch.invalid_rows = counts["invalid"]
     batch.valid_rows = counts["total"] - counts["invalid"]
     batch.invalid_sample = sample
@@ -570,7 +629,8 @@ def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
     retry_batch = Batch.objects.create(
         **fields, parent=batch, user=user, username=user.get_username()
     )
-    return check(retry_batch)
+    queue_check(retry_batch)
+    return retry_batch
 
 
 def resume(*, stale_after: int | None = None) -> list[int]:
@@ -579,8 +639,15 @@ def resume(*, stale_after: int | None = None) -> list[int]:
     With `stale_after=None` every running batch is taken as abandoned: right for a worker
     that is starting and is the only one. Queued batches are queued again too, since their
     task may have died with the worker; a second task for one batch finds it claimed and ends.
+    A check that stopped is started again from the first row.
     """
-    from profiles_ui.tasks import send_batch
+    from profiles_ui.tasks import check_batch, send_batch
+
+    checking = Q(state=Batch.State.CHECKING)
+    if stale_after is not None:
+        checking &= Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after))
+    for batch_id in Batch.objects.filter(checking).values_list("pk", flat=True):
+        check_batch.enqueue(batch_id)
 
     running = Q(state=Batch.State.RUNNING)
     if stale_after is not None:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
 from profiles_ui import batches, catalog, roles
@@ -63,6 +64,8 @@ def bulk_upload(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
+    if batch.state == Batch.State.CHECKING:
+        return redirect("bulk_preview", pk=batch.pk)
     if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKED):
         return redirect("bulk_progress", pk=batch.pk)
     connection = get_connection(batch.connection) or active_connection(request.session)
@@ -78,8 +81,9 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            batches.apply_options(batch, form.cleaned_data, custom.items, request.user)
-            batches.check(batch)
+            with transaction.atomic():
+                batches.apply_options(batch, form.cleaned_data, custom.items, request.user)
+                batches.queue_check(batch)
         except batches.BatchError as exc:
             form.add_error(None, str(exc))
         else:
@@ -89,6 +93,7 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "saved_mappings": SavedMapping.objects.all(),
         "lookup_errors": [e for e in (custom.error, resources.error) if e],
+        "check_error": batch.error if batch.state == Batch.State.DRAFT else "",
     }
     return render(request, "profiles_ui/bulk_mapping.html", context)
 
@@ -97,10 +102,17 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
+    if batch.state == Batch.State.CHECKING:
+        template = "profiles_ui/bulk_checking.html"
+        return render(
+            request, template + "#checking" if request.htmx else template, {"batch": batch}
+        )
     if batch.state != Batch.State.CHECKED:
         return redirect(
             "bulk_progress" if batch.state != Batch.State.DRAFT else "bulk_mapping", pk=pk
         )
+    if request.htmx and request.method == "GET":
+        return HttpResponseClientRefresh()  # the check ended while its page was polling
     needs_confirmation = batch.connection_production or bool(batch.workflow_id)
     error = ""
     if request.method == "POST":

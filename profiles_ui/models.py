@@ -185,6 +185,7 @@ class Batch(models.Model):
 
     class State(models.TextChoices):
         DRAFT = "draft", "Uploaded, not checked yet"
+        CHECKING = "checking", "Checking its rows"
         CHECKED = "checked", "Checked, ready to send"
         QUEUED = "queued", "Waiting for a worker"
         RUNNING = "running", "Sending"
@@ -234,7 +235,9 @@ class Batch(models.Model):
     columns = models.JSONField(default=list, help_text="The mapping, as bulk_io.Column dicts.")
     custom_types = models.JSONField(default=dict)
 
-    # The check: counts, the first invalid rows, and the file of all of them.
+    # The check: how far it got, counts, the first invalid rows, and the file of all of them.
+    estimated_rows = models.PositiveIntegerField(default=0)
+    checked_rows = models.PositiveIntegerField(default=0)
     total_rows = models.PositiveIntegerField(default=0)
     valid_rows = models.PositiveIntegerField(default=0)
     invalid_rows = models.PositiveIntegerField(default=0)

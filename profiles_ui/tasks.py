@@ -6,6 +6,12 @@ from profiles_ui import batches
 
 
 @task()
+def check_batch(batch_id: int) -> None:
+    """Map and validate the rows of a batch queued for checking, and plan its chunks."""
+    batches.run_check(batch_id)
+
+
+@task()
 def send_batch(batch_id: int) -> None:
     """Send a queued bulk batch; a second run for the same batch finds it claimed and ends."""
     batches.send(batch_id)

@@ -2,13 +2,24 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from profiles_ui.models import SavedMapping
-from tests.test_bulk_helpers import checked, csv_bytes, map_columns, media, people, upload
+from profiles_ui import batches
+from profiles_ui.models import Batch, SavedMapping
+from tests.test_bulk_helpers import (
+    IMMEDIATE_TASKS,
+    checked,
+    csv_bytes,
+    map_columns,
+    media,
+    people,
+    upload,
+)
 
 __all__ = ["media"]
 
@@ -19,7 +30,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def marketer(client_for, sandbox):
+def marketer(client_for, sandbox, settings):
+    settings.TASKS = IMMEDIATE_TASKS
     return client_for("marketer")
 
 
@@ -114,3 +126,63 @@ def test_a_batch_is_seen_by_its_owner_and_by_support_only(marketer, make_user, c
     url = reverse("bulk_progress", args=[batch.pk])
     assert other.get(url).status_code == 404
     assert client_for("support").get(url).status_code == 200
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks wait in the database for a worker, as under `make run`."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def test_the_check_runs_in_the_background_with_a_progress_bar(marketer, queued_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    batch = upload(marketer, csv_bytes(people(3)))
+    response = map_columns(marketer, batch, {"phone": ""})
+
+    assert response["Location"] == reverse("bulk_preview", args=[batch.pk])
+    batch.refresh_from_db()
+    assert batch.state == Batch.State.CHECKING
+    assert (batch.checked_rows, batch.estimated_rows) == (0, 3)
+    assert DBTaskResult.objects.filter(task_path="profiles_ui.tasks.check_batch").count() == 1
+    page = marketer.get(reverse("bulk_preview", args=[batch.pk])).content.decode()
+    assert "Checked 0 of about 3 rows" in page
+    assert 'hx-trigger="every 1s"' in page
+    assert "Nothing has been sent yet." in page
+    mapping = marketer.get(reverse("bulk_mapping", args=[batch.pk]))
+    assert mapping["Location"] == reverse("bulk_preview", args=[batch.pk])
+
+
+def test_the_checking_page_reloads_itself_once_the_check_is_done(marketer, queued_tasks):
+    batch = upload(marketer, csv_bytes(people(3)))
+    map_columns(marketer, batch, {"phone": ""})
+    url = reverse("bulk_preview", args=[batch.pk])
+    poll = marketer.get(url, headers={"HX-Request": "true"})
+    assert "Checked 0 of about 3 rows" in poll.content.decode()
+    assert "<h1>" not in poll.content.decode()
+
+    batches.run_check(batch.pk)  # what the worker does
+
+    assert marketer.get(url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    assert "<strong>3</strong> valid" in marketer.get(url).content.decode()
+
+
+def test_a_check_that_fails_goes_back_to_the_mapping_with_the_reason(marketer, settings):
+    settings.BULK_MAX_ROWS = 2
+    batch = checked(marketer, csv_bytes(people(3)), {"phone": ""})
+
+    assert batch.state == Batch.State.DRAFT
+    page = marketer.get(reverse("bulk_preview", args=[batch.pk]), follow=True)
+    assert "The check stopped: the file has more than 2 rows." in page.content.decode()
+
+
+def test_a_check_left_behind_by_a_dead_worker_is_started_again(marketer, queued_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    batch = upload(marketer, csv_bytes(people(3)))
+    map_columns(marketer, batch, {"phone": ""})
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    batches.resume(stale_after=60)
+
+    assert DBTaskResult.objects.filter(task_path="profiles_ui.tasks.check_batch").count() == 2

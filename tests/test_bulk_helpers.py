@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -63,8 +64,21 @@ def checked(client, content: bytes, fields: dict[str, str] | None = None, **opti
     batch = upload(client, content)
     response = map_columns(client, batch, fields, **options)
     assert response.status_code == 302, response.content.decode()[:3000]
+    return wait_for_check(batch)
+
+
+def wait_for_check(batch: Batch, seconds: float = 60) -> Batch:
+    """The batch once its check has ended, in a worker or (immediate tasks) already."""
+    deadline = time.monotonic() + seconds
     batch.refresh_from_db()
+    while batch.state == Batch.State.CHECKING:
+        assert time.monotonic() < deadline, f"batch {batch.pk} still checking"
+        time.sleep(0.1)
+        batch.refresh_from_db()
     return batch
+
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.urls import reverse
 from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile
 from profiles_ui.models import Batch, Submission
-from tests.test_bulk_helpers import checked, csv_bytes, media, people
+from tests.test_bulk_helpers import IMMEDIATE_TASKS, checked, csv_bytes, media, people
 
 __all__ = ["media"]
 
@@ -17,12 +17,11 @@ pytestmark = [
     pytest.mark.usefixtures("media"),
     pytest.mark.django_db(transaction=True),
 ]
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
 def support(client_for, sandbox, settings):
-    settings.TASKS = IMMEDIATE
+    settings.TASKS = IMMEDIATE_TASKS
     return client_for("support")
 
 
@@ -89,8 +88,9 @@ def test_retry_makes_a_batch_of_the_failed_rows_linked_to_the_first(support):
 
 
 def test_cancel_before_a_worker_starts_sends_nothing(support, settings):
+    batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    batch = send(support, checked(support, csv_bytes(people(3)), {"phone": ""}))
+    batch = send(support, batch)
     support.post(reverse("bulk_cancel", args=[batch.pk]))
     batch.refresh_from_db()
     assert batch.state == Batch.State.CANCELLED

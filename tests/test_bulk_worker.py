@@ -80,9 +80,9 @@ def support(client_for, sandbox, settings):
 
 
 def test_a_worker_killed_mid_batch_resumes_without_writing_or_counting_twice(support, settings):
-    batch = checked(support, csv_bytes(people(25_000)), {"phone": ""})
     arrived: list[str] = []
     worker = start_worker(settings, "db_worker", "--interval", "0.2", "--no-startup-delay")
+    batch = checked(support, csv_bytes(people(25_000)), {"phone": ""})  # by the worker
 
     def kill_on_second_chunk(request_id: str, **kwargs) -> None:
         arrived.append(request_id)
@@ -120,7 +120,6 @@ def test_a_batch_goes_through_rq_on_redis(support, settings):
     settings.RQ_QUEUES = {"default": {"URL": RQ_REDIS, "DEFAULT_TIMEOUT": 600}}
     queue = django_rq.get_queue("default")
     queue.empty()
-    batch = checked(support, csv_bytes(people(50)), {"phone": ""})
     worker = start_worker(
         settings,
         "rqworker",
@@ -131,6 +130,8 @@ def test_a_batch_goes_through_rq_on_redis(support, settings):
         TASKS_BACKEND="rq",
     )
     try:
+        batch = checked(support, csv_bytes(people(50)), {"phone": ""})  # by the worker
+        assert batch.state == Batch.State.CHECKED
         support.post(reverse("bulk_preview", args=[batch.pk]))
         wait_for(lambda: state(batch) == Batch.State.FINISHED, timeout=60)
     finally:
