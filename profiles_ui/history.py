@@ -2,6 +2,7 @@
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -10,6 +11,7 @@ from defusedxml import minidom
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -128,7 +130,13 @@ def history_resend(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Submission, pk=pk)
     form = ResendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        sent, refusal = resend_identical(record, request.user, form.cleaned_data["reason"])
+        token = form.cleaned_data["form_token"] or uuid.uuid4()
+        if earlier := Submission.objects.filter(request_id=token).first():
+            messages.info(request, "This form was already sent; here is that record.")
+            return redirect("history_record", pk=earlier.pk)
+        sent, refusal = resend_identical(
+            record, request.user, form.cleaned_data["reason"], request_id=token
+        )
         if sent is not None:
             messages.success(
                 request, f"Sent again as record {sent.pk}: {sent.get_state_display()}."
@@ -141,15 +149,18 @@ def history_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def resend_identical(
-    record: Submission, user: AbstractBaseUser, reason: str
+    record: Submission, user: AbstractBaseUser, reason: str, request_id: uuid.UUID
 ) -> tuple[Submission | None, str]:
     """(new record, "") once sent, or (None, why not)."""
     if not record.is_final:
         return None, "this record is still pending; wait for its answer first"
     try:
-        return services.resend(record, user=user, reason=reason), ""
+        return services.resend(record, user=user, reason=reason, request_id=request_id), ""
     except services.ResendRefused as exc:
         return None, str(exc)
+    except IntegrityError:
+        # The same form, posted twice at once: the other post recorded and sent it.
+        return Submission.objects.get(request_id=request_id), ""
 
 
 @require_GET

@@ -155,6 +155,8 @@ class TimelineForm(forms.Form):
 
 
 class ResendForm(forms.Form):
+    # The new record's Request-ID: a second post of the same form finds the first record.
+    form_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
     reason = forms.CharField(
         label="Reason",
         max_length=2000,

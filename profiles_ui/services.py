@@ -102,7 +102,13 @@ def submit(
     return deliver(record, connection)
 
 
-def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submission:
+def resend(
+    record: Submission,
+    *,
+    user: AbstractBaseUser,
+    reason: str,
+    request_id: uuid.UUID | None = None,
+) -> Submission:
     """Send a recorded body again, byte for byte, as a new record with a new Request-ID."""
     connection = get_connection(record.connection)
     if connection is None:
@@ -122,6 +128,7 @@ def resend(record: Submission, *, user: AbstractBaseUser, reason: str) -> Submis
         about={**about, "profile_count": record.profile_count},
         parent=record,
         reason=reason,
+        request_id=request_id,
     )
     return deliver(new_record, connection)
 

@@ -101,3 +101,27 @@ def test_resend_creates_a_linked_record_and_opens_it(
     )
     assert again.request_id != first.request_id
     assert again.state == Submission.State.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_resend_form_posted_twice_sends_once(client_for, sandbox, django_user_model):
+    client = client_for("support")
+    user = django_user_model.objects.get(username="support")
+    first = services.submit(
+        user=user,
+        connection=sandbox,
+        operation="profiles/import",
+        payload={"db_id": 1, "matching": "email", "email": "twice@example.com", "data": {}},
+    )
+    page = client.get(reverse("history_resend", args=[first.pk]))
+    token = page.context["form"]["form_token"].value()
+    url = reverse("history_resend", args=[first.pk])
+
+    sent = client.post(url, {"reason": "lost", "form_token": token})
+    again = client.post(url, {"reason": "lost", "form_token": token}, follow=True)
+
+    resent = Submission.objects.exclude(pk=first.pk).get()
+    assert str(resent.request_id) == str(token)
+    assert sent.url == reverse("history_record", args=[resent.pk])
+    assert again.redirect_chain[0][0] == reverse("history_record", args=[resent.pk])
+    assert "This form was already sent; here is that record." in again.content.decode()
