@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
-from profiles_ui import batches, catalog, roles
+from profiles_ui import batch_report, batch_sending, batches, catalog, roles
 from profiles_ui.bulk_forms import MappingForm, UploadForm
 from profiles_ui.bulk_io import UnreadableFile
 from profiles_ui.connections import active_connection, get_connection
@@ -122,7 +122,7 @@ def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             error = "Tick the box to confirm what this batch will do."
         else:
             with transaction.atomic():
-                batches.queue(batch)
+                batch_sending.queue(batch)
             return redirect("bulk_progress", pk=pk)
     context = {"batch": batch, "needs_confirmation": needs_confirmation, "error": error}
     context["chunks"] = batch.chunks.count()
@@ -141,7 +141,7 @@ def bulk_invalid_rows(request: HttpRequest, pk: int) -> FileResponse:
 @permission_required(roles.SUBMIT, raise_exception=True)
 def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
-    context = {"batch": batch, "progress": batches.progress(batch)}
+    context = {"batch": batch, "progress": batch_report.progress(batch)}
     template = "profiles_ui/bulk_progress.html"
     if request.htmx:
         template += "#progress"
@@ -152,7 +152,7 @@ def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
-    batches.cancel(batch)
+    batch_sending.cancel(batch)
     messages.info(request, "Cancelling: chunks already sent stay sent; no further chunk goes out.")
     return redirect("bulk_progress", pk=pk)
 
@@ -160,9 +160,9 @@ def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(roles.SUBMIT, raise_exception=True)
 def bulk_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     batch = visible_batch(request, pk)
-    rows = itertools.chain([batches.REPORT_HEADER], batches.report_rows(batch))
+    rows = itertools.chain([batch_report.REPORT_HEADER], batch_report.report_rows(batch))
     response = StreamingHttpResponse(
-        batches.csv_lines(rows), content_type="text/csv; charset=utf-8"
+        batch_report.csv_lines(rows), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-report.csv"'
     return response
@@ -173,7 +173,7 @@ def bulk_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def bulk_retry(request: HttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
     try:
-        retry_batch = batches.retry(batch, user=request.user)
+        retry_batch = batch_sending.retry(batch, user=request.user)
     except batches.BatchError as exc:
         messages.error(request, f"Retry: {exc}.")
         return redirect("bulk_progress", pk=pk)

@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from profiles_ui import batches
+from profiles_ui import batch_sending, batches
 
 
 @task()
@@ -14,4 +14,4 @@ def check_batch(batch_id: int) -> None:
 @task()
 def send_batch(batch_id: int) -> None:
     """Send a queued bulk batch; a second run for the same batch finds it claimed and ends."""
-    batches.send(batch_id)
+    batch_sending.send(batch_id)

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from profiles_ui import batches
+from profiles_ui import batch_sending, batches
 from profiles_ui.models import Batch, SavedMapping
 from tests.test_bulk_helpers import (
     IMMEDIATE_TASKS,
@@ -183,6 +183,6 @@ def test_a_check_left_behind_by_a_dead_worker_is_started_again(marketer, queued_
     map_columns(marketer, batch, {"phone": ""})
     Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
-    batches.resume(stale_after=60)
+    batch_sending.resume(stale_after=60)
 
     assert DBTaskResult.objects.filter(task_path="profiles_ui.tasks.check_batch").count() == 2

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile
-from profiles_ui import batches
+from profiles_ui import batch_report
 from profiles_ui.models import Batch, Submission
 from tests.test_bulk_helpers import checked, csv_bytes, media, people
 
@@ -106,9 +106,9 @@ def test_a_worker_killed_mid_batch_resumes_without_writing_or_counting_twice(sup
     assert Profile.objects.filter(database_id=1).count() == 25_000
     second.refresh_from_db()
     assert second.submission.state == Submission.State.DUPLICATE
-    progress = batches.progress(batch)
+    progress = batch_report.progress(batch)
     assert (progress.sent, progress.succeeded, progress.failed) == (25_000, 25_000, 0)
-    lines = list(batches.report_rows(batch))
+    lines = list(batch_report.report_rows(batch))
     assert [line[0] for line in lines] == list(range(1, 25_001))
     assert {line[2] for line in lines} == {"ok"}
 
@@ -137,5 +137,5 @@ def test_a_batch_goes_through_rq_on_redis(support, settings):
     finally:
         stop(worker)
         queue.empty()
-    assert batches.progress(batch).succeeded == 50
+    assert batch_report.progress(batch).succeeded == 50
     assert Profile.objects.filter(email="user49@example.com").exists()

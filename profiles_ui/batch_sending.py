@@ -1,0 +1,275 @@
+"""Sending checked batches in the background, and cancelling, retrying and resuming them.
+
+`send` (the task) rebuilds each unsent chunk from the same rows, records it and delivers it
+over a few parallel streams. Crash safety rests on three facts: chunks are planned and stored
+before anything is sent; a chunk's body is rebuilt byte for byte from the file (its SHA-256
+is checked); a chunk's record is written before its request leaves and carries the chunk's
+Request-ID, so re-delivering it gets Altcraft's first answer and applies nothing twice.
+Outcomes are counted from each chunk's record, once, when the chunk is settled.
+"""
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import close_old_connections, transaction
+from django.db import connection as db_connection
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from profiles_ui import services
+from profiles_ui.altcraft.batching import split_into_chunks
+from profiles_ui.batch_report import row_outcomes
+from profiles_ui.batches import (
+    CHUNK_FORMAT,
+    BatchError,
+    envelope,
+    file_info,
+    mapper_for,
+    queue_check,
+)
+from profiles_ui.bulk_io import (
+    read_rows,
+)
+from profiles_ui.connections import Connection, get_connection
+from profiles_ui.models import Batch, BatchChunk, Submission
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+
+
+# --- Sending -------------------------------------------------------------------------------
+
+
+def queue(batch: Batch) -> None:
+    """Hand a checked batch to the workers once the state change is committed."""
+    from profiles_ui.tasks import send_batch
+
+    updated = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKED).update(
+        state=Batch.State.QUEUED
+    )
+    if not updated:
+        raise BatchError("this batch is not waiting to be sent")
+    transaction.on_commit(lambda: send_batch.enqueue(batch.pk))
+
+
+def send(batch_id: int) -> None:
+    """The task: claim the batch, send its unsent chunks, settle it. Safe to run twice."""
+    now = timezone.now()
+    claimed = Batch.objects.filter(pk=batch_id, state=Batch.State.QUEUED).update(
+        state=Batch.State.RUNNING, started_at=Coalesce("started_at", now), heartbeat_at=now
+    )
+    if not claimed:
+        return  # finished, cancelled, or another worker has it
+    batch = Batch.objects.get(pk=batch_id)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(batch_id, stop), daemon=True)
+    beat.start()
+    try:
+        connection = get_connection(batch.connection)
+        if connection is None:
+            raise BatchError(f"the connection {batch.connection!r} no longer exists")
+        _send_chunks(batch, connection)
+    except BatchError as exc:
+        _finish(batch_id, Batch.State.FAILED, str(exc))
+        return
+    except Exception:
+        logger.exception("batch %s stopped", batch_id)
+        _finish(batch_id, Batch.State.FAILED, "an internal error stopped the batch; see the log")
+        raise
+    finally:
+        stop.set()
+        beat.join()
+    cancelled = Batch.objects.filter(pk=batch_id, cancel_requested=True).exists()
+    pending = BatchChunk.objects.filter(batch_id=batch_id, done=False).exists()
+    _finish(batch_id, Batch.State.CANCELLED if cancelled and pending else Batch.State.FINISHED)
+
+
+def _finish(batch_id: int, state: str, error: str = "") -> None:
+    Batch.objects.filter(pk=batch_id, state=Batch.State.RUNNING).update(
+        state=state, finished_at=timezone.now(), error=error
+    )
+
+
+def _heartbeat(batch_id: int, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            Batch.objects.filter(pk=batch_id).update(heartbeat_at=timezone.now())
+    finally:
+        db_connection.close()
+
+
+def _send_chunks(batch: Batch, connection: Connection) -> None:
+    streams = max(1, settings.BULK_STREAMS)
+    # One slot per stream, taken before the next body is built.
+    slots = threading.BoundedSemaphore(streams)
+    with ThreadPoolExecutor(streams, thread_name_prefix=f"batch-{batch.pk}") as pool:
+        futures = []
+        bodies = _bodies(batch)
+        while True:
+            # A free stream first, then the next body: at most `streams` bodies in memory.
+            slots.acquire()
+            # Asked only once a stream is free, so a cancel stops the very next chunk.
+            cancelled = Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists()
+            item = None if cancelled else next(bodies, None)
+            if item is None:
+                slots.release()
+                break
+            future = pool.submit(_deliver_chunk, batch, connection, *item)
+            del item  # the worker thread holds the only reference to the body now
+            future.add_done_callback(lambda _: slots.release())
+            futures.append(future)
+        for future in futures:
+            future.result()
+
+
+def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
+    """Each unsent chunk and its body, rebuilt from the same rows as when it was planned."""
+    todo = list(
+        batch.chunks.filter(done=False).order_by("index").values_list("pk", "index", flat=False)
+    )
+    if not todo:
+        return
+    mapper = mapper_for(batch)
+    params = envelope(batch)
+    rows = read_rows(Path(batch.file.path), file_info(batch))
+    for pk, _index in todo:
+        chunk = BatchChunk.objects.get(pk=pk)
+        profiles = [mapper.map(row)[0] for row in _take(rows, chunk.rows)]
+        bodies = list(split_into_chunks(profiles, fmt=CHUNK_FORMAT, envelope=params))
+        body = bodies[0].body if len(bodies) == 1 else b""
+        if hashlib.sha256(body).hexdigest() != chunk.body_sha256:
+            raise BatchError(
+                f"chunk {chunk.index + 1} no longer matches its plan: the file or the "
+                "connection's settings changed since the batch was checked"
+            )
+        chunk.rows = chunk.identifiers = []  # not needed to send; keep memory flat
+        del profiles, bodies  # not kept alive while this generator waits for a free stream
+        yield chunk, body
+        del body
+
+
+def _take(rows: Iterator[tuple[int, dict]], wanted: list[int]) -> Iterator[dict]:
+    """The rows numbered `wanted` (ascending), read on from where the last chunk stopped."""
+    for number in wanted:
+        for current, row in rows:
+            if current == number:
+                yield row
+                break
+        else:
+            raise BatchError(f"row {number} is missing from the file")
+
+
+def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body: bytes) -> None:
+    try:
+        record = _record_for(batch, connection, chunk, body)
+        if record.state == Submission.State.PENDING:
+            record = services.deliver(record, connection)
+        settle(chunk, record)
+    finally:
+        close_old_connections()
+        db_connection.close()
+
+
+def _record_for(batch: Batch, connection: Connection, chunk: BatchChunk, body: bytes) -> Submission:
+    """The chunk's record: the one a crashed run left, or a new pending one."""
+    with transaction.atomic():
+        record = Submission.objects.filter(request_id=chunk.request_id).first()
+        if record is None:
+            total = batch.chunks.count()
+            record = services.record_pending(
+                user=batch.user,
+                connection=connection,
+                operation=batch.operation,
+                body=body,
+                fmt=CHUNK_FORMAT,
+                about={
+                    "matching": batch.matching,
+                    "db_id": batch.db_id,
+                    "workflow_id": batch.workflow_id,
+                    "profile_count": chunk.row_count,
+                },
+                reason=f"Bulk batch {batch.pk}, chunk {chunk.index + 1} of {total}",
+                request_id=chunk.request_id,
+            )
+        BatchChunk.objects.filter(pk=chunk.pk).update(submission=record)
+    return record
+
+
+def settle(chunk: BatchChunk, record: Submission) -> None:
+    """Count the chunk's outcome from its final record, once (a plain update, not +=)."""
+    outcomes = row_outcomes(record, chunk.row_count)
+    succeeded = sum(1 for ok, *_ in outcomes if ok)
+    BatchChunk.objects.filter(pk=chunk.pk).update(
+        submission=record, done=True, succeeded=succeeded, failed=chunk.row_count - succeeded
+    )
+
+
+# --- Cancel, retry, resume -----------------------------------------------------------------
+
+
+def cancel(batch: Batch) -> None:
+    """Stop after the chunks already sent; a batch not started yet stops at once."""
+    Batch.objects.filter(pk=batch.pk, state__in=Batch.ACTIVE_STATES).update(cancel_requested=True)
+    Batch.objects.filter(pk=batch.pk, state=Batch.State.QUEUED).update(
+        state=Batch.State.CANCELLED, finished_at=timezone.now()
+    )
+
+
+# What a retry keeps of its parent: the file, where it goes and how rows are read.
+COPIED_ON_RETRY = (
+    "file", "original_name", "kind", "encoding", "delimiter", "headers", "connection",
+    "connection_production", "operation", "db_id", "workflow_id", "workflow_name", "matching",
+    "field_name", "skip_triggers", "skip_invalid_subscriptions", "empty_cells", "columns",
+    "custom_types",
+)  # fmt: skip
+
+
+def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
+    """A new batch of this batch's failed rows, same file, mapping and options; checked."""
+    if batch.state not in Batch.FINAL_STATES:
+        raise BatchError("wait until the batch has finished")
+    if not batch.chunks.filter(failed__gt=0).exists():
+        raise BatchError("no row of this batch failed")
+    fields = {name: getattr(batch, name) for name in COPIED_ON_RETRY}
+    retry_batch = Batch.objects.create(
+        **fields, parent=batch, user=user, username=user.get_username()
+    )
+    queue_check(retry_batch)
+    return retry_batch
+
+
+def resume(*, stale_after: int | None = None) -> list[int]:
+    """Queue again the batches a dead worker left behind; returns their IDs.
+
+    With `stale_after=None` every running batch is taken as abandoned: right for a worker
+    that is starting and is the only one. Queued batches are queued again too, since their
+    task may have died with the worker; a second task for one batch finds it claimed and ends.
+    A check that stopped is started again from the first row.
+    """
+    from profiles_ui.tasks import check_batch, send_batch
+
+    checking = Q(state=Batch.State.CHECKING)
+    if stale_after is not None:
+        checking &= Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after))
+    for batch_id in Batch.objects.filter(checking).values_list("pk", flat=True):
+        check_batch.enqueue(batch_id)
+
+    running = Q(state=Batch.State.RUNNING)
+    if stale_after is not None:
+        running &= Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after))
+    ids = list(
+        Batch.objects.filter(running | Q(state=Batch.State.QUEUED)).values_list("pk", flat=True)
+    )
+    Batch.objects.filter(running, pk__in=ids).update(state=Batch.State.QUEUED)
+    for batch_id in ids:
+        send_batch.enqueue(batch_id)
+    return ids
