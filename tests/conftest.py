@@ -3,9 +3,19 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test import Client
+from django.test.testcases import LiveServerThread
 
+from profiles_ui.management.commands.serve import NoDelay
 from profiles_ui.roles import ROLES
+
+
+class LiveServer(NoDelay, ThreadedWSGIServer):
+    """The live server as `manage.py serve` runs: without a 40 ms wait on each response."""
+
+
+LiveServerThread.server_class = LiveServer
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,17 @@ from django.contrib.staticfiles.management.commands.runserver import Command as 
 from django.core.servers.basehttp import WSGIServer
 
 
-class NoDelayWSGIServer(WSGIServer):
+class NoDelay:
+    """For a socketserver server: turn Nagle's algorithm off on each accepted connection."""
+
     def get_request(self) -> tuple[socket.socket, object]:
-        connection, address = super().get_request()
+        connection, address = super().get_request()  # type: ignore[misc]
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
+
+
+class NoDelayWSGIServer(NoDelay, WSGIServer):
+    pass
 
 
 class Command(RunserverCommand):
