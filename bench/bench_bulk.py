@@ -78,6 +78,12 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_up(base: str) -> None:
     for _ in range(100):
         try:
@@ -230,6 +236,7 @@ def main() -> None:
     web, sandbox_server = serve(port), serve(sandbox_port)
     worker_command = [*manage, "db_worker", "--interval", "0.05", "--no-startup-delay"]
     worker = subprocess.Popen(worker_command, cwd=ROOT, env=env)
+    processes = {"web": web, "worker": worker, "sandbox": sandbox_server}
     csv_path = media / "bench.csv"
     try:
         write_csv(csv_path, args.rows)
@@ -239,7 +246,9 @@ def main() -> None:
         print(
             f"== bulk import of {args.rows:,} rows, 7 subscription columns, {args.streams} streams"
         )
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
         batch_id, seconds = run_bulk(base, session, csv_path)
+        cpu = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in processes.items()}
         rate = args.rows / seconds
         busy = sandbox_busy_seconds(batch_id)
         share = 1 - busy / seconds
@@ -269,6 +278,9 @@ def main() -> None:
         f"limit (noop):    {limit:,.0f} rows/s posting pre-built chunk bodies",
         f"sandbox busy:    {busy:.1f} s of {seconds:.1f} s; console-side share {share:.0%}"
         f" (goal <= {GOALS['console_share']:.0%}: {verdict(share <= GOALS['console_share'])})",
+        "cpu time:        "
+        + ", ".join(f"{name} {used:.1f} s" for name, used in cpu.items())
+        + f" ({os.cpu_count()} CPUs)",
         f"peak memory:     web {web_mb:.0f} MB, worker {worker_mb:.0f} MB for {args.rows:,} rows"
         f" (goal < {GOALS['memory_mb']} MB: {verdict(worst_mb < GOALS['memory_mb'])})",
     ]
