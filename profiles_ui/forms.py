@@ -107,13 +107,28 @@ def function_field(field_type: str | None) -> forms.Field | None:
     return forms.ChoiceField(label="Update", required=False, choices=choices)
 
 
-class TargetForm(forms.Form):
-    operation = forms.ChoiceField(
-        label="Operation", choices=[(path, op.label) for path, op in SINGLE_OPERATIONS.items()]
-    )
-    connection = forms.ChoiceField(label="Connection")
-    workflow_id = forms.IntegerField(label="Scenario", required=False, widget=forms.HiddenInput)
+OPERATION_CHOICES = [(path, op.label) for path, op in SINGLE_OPERATIONS.items()]
 
+
+@lru_cache(maxsize=64)
+def target_fields(
+    connections: tuple[tuple[str, str], ...],
+    databases: tuple[tuple[int, str], ...] | None,
+    typed_scenario: bool,
+) -> dict[str, forms.Field]:
+    """The target fieldset for these connections and databases, shared as FieldSet says."""
+    scenario_widget = (
+        forms.TextInput(attrs={"inputmode": "numeric"}) if typed_scenario else forms.HiddenInput
+    )
+    return {
+        "operation": forms.ChoiceField(label="Operation", choices=OPERATION_CHOICES),
+        "connection": forms.ChoiceField(label="Connection", choices=connections),
+        "workflow_id": forms.IntegerField(label="Scenario", required=False, widget=scenario_widget),
+        "db_id": number_or_select("Database", list(databases) if databases is not None else None),
+    }
+
+
+class TargetForm(forms.Form):
     def __init__(
         self,
         *args: Any,
@@ -123,19 +138,20 @@ class TargetForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connection"].choices = [
+        connections = tuple(
             (c.name, f"{c.label} (production)" if c.production else c.label)
             for c in all_connections().values()
-        ]
-        choices = (
-            None if databases.error else [(d.id, f"{d.name} (#{d.id})") for d in databases.items]
         )
-        self.fields["db_id"] = number_or_select("Database", choices)
+        choices = (
+            None
+            if databases.error
+            else tuple((d.id, f"{d.name} (#{d.id})") for d in databases.items)
+        )
+        # When the scenarios could not be listed, the ID is typed instead of picked.
+        self.fields.update(target_fields(connections, choices, bool(workflows.error)))
         self.databases = databases
         self.workflows = workflows
         self.scenarios = [w for w in workflows.items if db_id is None or w.db_id == db_id]
-        if workflows.error:
-            self.fields["workflow_id"].widget = forms.TextInput(attrs={"inputmode": "numeric"})
 
     def clean_workflow_id(self) -> int | None:
         workflow_id = self.cleaned_data.get("workflow_id")
@@ -147,39 +163,52 @@ class TargetForm(forms.Form):
         return workflow_id
 
 
-class MatchingForm(forms.Form):
-    matching = forms.ChoiceField(label="Matching")
-    email = text(MATCHING_FIELD_LABELS["email"], placeholder="you@example.com", input_type="email")
-    phone = text(MATCHING_FIELD_LABELS["phone"], placeholder="+79000000000", input_type="tel")
-    profile_id = text(MATCHING_FIELD_LABELS["profile_id"])
-    provider = text(MATCHING_FIELD_LABELS["provider"], list="push-providers")
-    subscription_id = text(MATCHING_FIELD_LABELS["subscription_id"])
-    field_value = text(MATCHING_FIELD_LABELS["field_value"])
-    resource_id = forms.IntegerField(
-        label="Only subscriptions of resource",
-        required=False,
-        min_value=1,
-        help_text="Optional: limits email and phone matching to one resource.",
-        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-    )
+@lru_cache(maxsize=64)
+def matching_fields(
+    path: str, custom_fields: tuple[tuple[str, str], ...]
+) -> dict[str, forms.Field]:
+    """The matching fieldset for an operation and the database's custom fields (name, title),
+    shared as FieldSet says."""
+    operation = OPERATIONS[path]
+    modes = [(name, name) for name in operation.matching_modes]
+    fields = {
+        "matching": forms.ChoiceField(label="Matching", choices=modes, initial=DEFAULT_MATCHING),
+        "email": text(
+            MATCHING_FIELD_LABELS["email"], placeholder="you@example.com", input_type="email"
+        ),
+        "phone": text(MATCHING_FIELD_LABELS["phone"], placeholder="+79000000000", input_type="tel"),
+        "profile_id": text(MATCHING_FIELD_LABELS["profile_id"]),
+        "provider": text(MATCHING_FIELD_LABELS["provider"], list="push-providers"),
+        "subscription_id": text(MATCHING_FIELD_LABELS["subscription_id"]),
+        "field_value": text(MATCHING_FIELD_LABELS["field_value"]),
+    }
+    if "resource_id" in operation.param_names:
+        fields["resource_id"] = forms.IntegerField(
+            label="Only subscriptions of resource",
+            required=False,
+            min_value=1,
+            help_text="Optional: limits email and phone matching to one resource.",
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        )
+    if custom_fields:
+        fields["field_name"] = forms.ChoiceField(
+            label=MATCHING_FIELD_LABELS["field_name"],
+            required=False,
+            choices=[("", "—"), *((name, f"{title} ({name})") for name, title in custom_fields)],
+        )
+    else:
+        fields["field_name"] = text(MATCHING_FIELD_LABELS["field_name"])
+    return fields
 
+
+class MatchingForm(forms.Form):
     def __init__(
         self, *args: Any, operation: Operation, custom_fields: list, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.operation = operation
-        self.fields["matching"].choices = [(name, name) for name in operation.matching_modes]
-        self.fields["matching"].initial = DEFAULT_MATCHING
-        if custom_fields:
-            self.fields["field_name"] = forms.ChoiceField(
-                label=MATCHING_FIELD_LABELS["field_name"],
-                required=False,
-                choices=[("", "—"), *((f.name, f"{f.title} ({f.name})") for f in custom_fields)],
-            )
-        else:
-            self.fields["field_name"] = text(MATCHING_FIELD_LABELS["field_name"])
-        if "resource_id" not in operation.param_names:
-            del self.fields["resource_id"]
+        names = tuple((f.name, f.title) for f in custom_fields)
+        self.fields.update(matching_fields(operation.path, names))
 
     @property
     def mode(self) -> str:
@@ -260,27 +289,24 @@ def profile_fields(allows_functions: bool, custom_fields: tuple) -> FieldSet:
         field.help_text = f"{info.name} · {info.type}"
         add(info.name, field, info.type)
         found.custom.append(info.name)
-    return found
-
-
-class ProfileForm(forms.Form):
-    """One input per field; `<name>__fn` picks an update function for it."""
-
-    extra = forms.CharField(
+    found.fields["extra"] = forms.CharField(
         label="Other fields (JSON object)",
         required=False,
         help_text="Keys this database does not list; kept as given.",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"my_field": "value"}'}),
     )
+    return found
+
+
+class ProfileForm(forms.Form):
+    """One input per field; `<name>__fn` picks an update function for it; `extra` takes the rest."""
 
     def __init__(
         self, *args: Any, operation: Operation, custom_fields: list, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         shape = profile_fields(operation.allows_functions, tuple(custom_fields))
-        extra = self.fields.pop("extra")
         self.fields.update(shape.fields)
-        self.fields["extra"] = extra
         self.types, self.groups, self.custom = shape.types, shape.groups, shape.custom
 
     def rows(self, names: list[str]) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
@@ -427,37 +453,49 @@ class AttachmentForm(forms.Form):
         return cleaned
 
 
-class OptionsForm(forms.Form):
-    skip_triggers = forms.BooleanField(label="Skip triggers", required=False)
-    skip_invalid_subscriptions = forms.BooleanField(
-        label="Skip invalid subscriptions", required=False
-    )
-    detect_geo = forms.BooleanField(label="Detect location from IP", required=False)
-    add_to_segments = text("Add to segments", placeholder="12, 15", inputmode="numeric")
-    remove_from_segments = text("Remove from segments", placeholder="7", inputmode="numeric")
-    fmt = forms.ChoiceField(
-        label="Send as",
-        choices=[("json", "JSON"), ("xml", "XML")],
-        initial="json",
-        widget=forms.RadioSelect,
-    )
-    extra = forms.CharField(
-        label="Other parameters (JSON object)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+OPTION_PARAMS = (
+    "skip_triggers",
+    "skip_invalid_subscriptions",
+    "detect_geo",
+    "add_to_segments",
+    "remove_from_segments",
+)
 
+
+@lru_cache(maxsize=16)
+def option_fields(path: str) -> dict[str, forms.Field]:
+    """The options fieldset: the operation's flags and segment lists, the format and other
+    parameters; shared as FieldSet says."""
+    fields = {
+        "skip_triggers": forms.BooleanField(label="Skip triggers", required=False),
+        "skip_invalid_subscriptions": forms.BooleanField(
+            label="Skip invalid subscriptions", required=False
+        ),
+        "detect_geo": forms.BooleanField(label="Detect location from IP", required=False),
+        "add_to_segments": text("Add to segments", placeholder="12, 15", inputmode="numeric"),
+        "remove_from_segments": text("Remove from segments", placeholder="7", inputmode="numeric"),
+        "fmt": forms.ChoiceField(
+            label="Send as",
+            choices=[("json", "JSON"), ("xml", "XML")],
+            initial="json",
+            widget=forms.RadioSelect,
+        ),
+        "extra": forms.CharField(
+            label="Other parameters (JSON object)",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        ),
+    }
+    params = OPERATIONS[path].param_names
+    return {
+        name: field for name, field in fields.items() if name not in OPTION_PARAMS or name in params
+    }
+
+
+class OptionsForm(forms.Form):
     def __init__(self, *args: Any, operation: Operation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in (
-            "skip_triggers",
-            "skip_invalid_subscriptions",
-            "detect_geo",
-            "add_to_segments",
-            "remove_from_segments",
-        ):
-            if name not in operation.param_names:
-                del self.fields[name]
+        self.fields.update(option_fields(operation.path))
 
 
 class ResendForm(forms.Form):
