@@ -6,10 +6,20 @@ import uuid
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
+from django.forms import Form
+from django.http import QueryDict
 
-from profiles_ui import services
+from profiles_ui import catalog, services
 from profiles_ui.builder import may_submit
+from profiles_ui.catalog import FieldInfo
 from profiles_ui.connections import get_connection
+from profiles_ui.forms import (
+    SINGLE_OPERATIONS,
+    MatchingForm,
+    OptionsForm,
+    ProfileForm,
+    SubscriptionForm,
+)
 from profiles_ui.models import Submission
 from profiles_ui.roles import SUBMIT
 from tests.documented import EXAMPLES
@@ -474,3 +484,51 @@ def test_changing_connection_in_the_form_moves_the_banner(client_for, settings, 
 def test_reload_reference_data(marketer):
     html = marketer.post(URL, form(action="refresh:catalog")).content.decode()
     assert "Reference data reloaded from Sandbox." in html
+
+
+def django_cleaned(form_class: type) -> type:
+    """The same form, cleaned Django's own way: a bound field per input."""
+    return type(
+        f"Django{form_class.__name__}", (form_class,), {"_clean_fields": Form._clean_fields}
+    )
+
+
+def test_plain_inputs_are_cleaned_exactly_as_django_would():
+    operation = SINGLE_OPERATIONS["profiles/import"]
+    custom = [FieldInfo("vip", "VIP", "bool"), FieldInfo("score", "Score", "int")]
+    data = QueryDict(mutable=True)
+    data.update(
+        {
+            "m-matching": "bogus",
+            "m-email": " olly@example.com ",
+            "m-resource_id": "0",
+            "p-_fname": " Olly ",
+            "p-_sex": "xyz",
+            "p-score": "5",
+            "p-score__fn": "incr",
+            "p-vip": "maybe",
+            "p-_city__fn": "nope",
+            "sub-0-channel": "sms",
+            "sub-0-resource_id": "abc",
+            "sub-0-phone": " +79000000000 ",
+            "sub-0-priority": "high",
+            "sub-0-status": "bogus",
+            "sub-0-DELETE": "on",
+            "o-fmt": "pdf",
+            "o-detect_geo": "on",
+            "o-add_to_segments": " 1, 2 ",
+        }
+    )
+    resources = catalog.Lookup(error="resources/list: down")
+    forms = {
+        MatchingForm: {"prefix": "m", "operation": operation, "custom_fields": custom},
+        ProfileForm: {"prefix": "p", "operation": operation, "custom_fields": custom},
+        SubscriptionForm: {"prefix": "sub-0", "connection": get_connection("sandbox")}
+        | {"resources": resources},
+        OptionsForm: {"prefix": "o", "operation": operation},
+    }
+    for form_class, kwargs in forms.items():
+        ours, theirs = form_class(data, **kwargs), django_cleaned(form_class)(data, **kwargs)
+        assert ours.is_valid() is theirs.is_valid() is False
+        assert ours.cleaned_data == theirs.cleaned_data
+        assert ours.errors.get_json_data() == theirs.errors.get_json_data()
