@@ -2,11 +2,13 @@
 
 Every answer is cached per connection, so the builder's live preview never waits on Altcraft.
 A failed call is cached briefly too: a connection that is down must not make every keystroke
-wait for a connect timeout. "Refresh" bumps the connection's cache generation.
+wait for a connect timeout. "Refresh" gives the connection a new cache generation.
 """
 
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -64,40 +66,59 @@ class Workflow:
     groups: tuple[str, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lookup[T]:
-    """What a reference call gave: the items, or why there are none."""
+    """What a reference call gave: the items, or why there are none. Shared, so immutable."""
 
-    items: list[T] = field(default_factory=list)
+    items: tuple[T, ...] = ()
     error: str = ""
 
 
-def _generation(connection: Connection) -> int:
-    return cache.get(f"catalog-gen:{connection.name}", 0)
+def _generation(connection: Connection) -> str:
+    """The connection's cache generation: a new one after a refresh or when the cache lost it,
+    so entries this process has read (below) are never taken from an earlier generation."""
+    key = f"catalog-gen:{connection.name}"
+    generation = cache.get(key)
+    if generation is None:
+        cache.add(key, uuid.uuid4().hex, None)
+        generation = cache.get(key)
+    return generation
 
 
 def refresh(connection: Connection) -> None:
-    key = f"catalog-gen:{connection.name}"
-    cache.set(key, _generation(connection) + 1, None)
+    cache.set(f"catalog-gen:{connection.name}", uuid.uuid4().hex, None)
 
 
 def _key(connection: Connection, name: str) -> str:
     return f"catalog:{connection.name}:{connection.base_url}:{_generation(connection)}:{name}"
 
 
+# Entries (expiry time, lookup) this process has read, by cache key: the live preview reads
+# about ten on every keystroke, and unpickling them from the cache each time was a tenth of
+# its time. The key names the generation, so a refresh is seen at once.
+_read: dict[str, tuple[float, Lookup]] = {}
+READ_MAX = 1000
+
+
 def _cached[T](connection: Connection, name: str, load: Callable[[], list[T]]) -> Lookup[T]:
     key = _key(connection, name)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
+    entry = _read.get(key)
+    if entry is None or entry[0] <= time.time():
+        entry = cache.get(key) or _fetch(key, load)
+        if len(_read) >= READ_MAX:
+            _read.clear()
+        _read[key] = entry
+    return entry[1]
+
+
+def _fetch[T](key: str, load: Callable[[], list[T]]) -> tuple[float, Lookup[T]]:
     try:
-        result = Lookup(items=load())
-        ttl = TTL
+        result, ttl = Lookup(items=tuple(load())), TTL
     except services.LookupFailed as exc:
-        result = Lookup(error=str(exc))
-        ttl = FAILURE_TTL
-    cache.set(key, result, ttl)
-    return result
+        result, ttl = Lookup(error=str(exc)), FAILURE_TTL
+    entry = (time.time() + ttl, result)
+    cache.set(key, entry, ttl)
+    return entry
 
 
 def _list(connection: Connection, method: str, params: dict[str, Any] | None = None) -> list:
@@ -252,4 +273,4 @@ def prime(
     entries |= {f"db-fields:{k}": v for k, v in (database_fields or {}).items()}
     entries |= {f"res-fields:{r}:{c}": v for (r, c), v in (resource_fields or {}).items()}
     for name, items in entries.items():
-        cache.set(_key(connection, name), Lookup(items=items), TTL)
+        cache.set(_key(connection, name), (time.time() + TTL, Lookup(items=tuple(items))), TTL)

@@ -1,6 +1,7 @@
 """The builder page and its fragments, through the test client, against the live sandbox."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -532,3 +533,26 @@ def test_plain_inputs_are_cleaned_exactly_as_django_would():
         assert ours.is_valid() is theirs.is_valid() is False
         assert ours.cleaned_data == theirs.cleaned_data
         assert ours.errors.get_json_data() == theirs.errors.get_json_data()
+
+
+def test_the_catalog_is_read_once_until_refreshed_cleared_or_expired(monkeypatch):
+    connection = get_connection("sandbox")
+    calls = []
+
+    def lookup(_connection, method, params=None):
+        calls.append(method)
+        return {"data": [{"id": 1, "name": f"Clients {len(calls)}"}]}
+
+    monkeypatch.setattr(services, "lookup", lookup)
+    cache.clear()
+    first = catalog.databases(connection)
+    assert catalog.databases(connection) is first
+    assert calls == ["databases/list"]
+    catalog.refresh(connection)
+    assert catalog.databases(connection).items[0].name == "Clients 2"
+    cache.clear()
+    assert catalog.databases(connection).items[0].name == "Clients 3"
+    later = time.time() + catalog.TTL + 1
+    monkeypatch.setattr(catalog.time, "time", lambda: later)
+    assert catalog.databases(connection).items[0].name == "Clients 4"
+    cache.clear()
