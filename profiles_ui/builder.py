@@ -35,7 +35,7 @@ PAGE_CONTEXT = {
 }
 
 # ModelBackend answers has_perm by loading every permission the user has, in two queries the
-# ORM compiles afresh each time: a third of the live preview's time, paid on every keystroke.
+# ORM compiles afresh each time: about a quarter of the live preview's time, on every keystroke.
 # Its rule for one permission (held directly or through a group) is one plain query.
 HOLDS_PERMISSION_SQL = """
     SELECT 1 FROM auth_permission p
