@@ -133,9 +133,10 @@ class ProfilePhone(models.Model):
     """One normalised number of a profile's `phones` list, for phone matching."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="phone_rows")
-    # Indexed first in (database, phone), like Profile.database.
+    # A copy of the profile's database, for the (database, phone) index; the profile's own
+    # key keeps it true, so no constraint is checked again for each row at commit.
     database = models.ForeignKey(
-        Database, on_delete=models.CASCADE, related_name="+", db_index=False
+        Database, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     phone = models.CharField(max_length=32)
 
@@ -148,9 +149,10 @@ class ProfilePhone(models.Model):
 
 class Subscription(models.Model):
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="subscriptions")
-    # Indexed first in (database, channel, identifier), like Profile.database.
+    # A copy of the profile's database, for the (database, channel, identifier) index; as
+    # with ProfilePhone.database, the profile's own key keeps it true.
     database = models.ForeignKey(
-        Database, on_delete=models.CASCADE, related_name="+", db_index=False
+        Database, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="subscriptions")
     channel = models.CharField(max_length=20)
