@@ -106,6 +106,18 @@ def test_text_that_does_not_fit_its_type_stays_text_for_validation_to_name():
     assert decode(body, "xml") == {"db_id": "one", "detect_geo": "yes"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7", 7), ("007", 7), ("-5", -5), ("-0", 0), ("", ""), ("١٢", "١٢"), ("²", "²"),
+     ("+1", "+1"), ("1_000", "1_000"), (" 1", " 1"), ("1.0", "1.0"), ("--1", "--1")],
+)  # fmt: skip
+def test_only_ascii_digits_with_an_optional_minus_make_an_integer(text, expected):
+    value = decode(f"<xml><db_id>{text}</db_id></xml>".encode(), "xml")["db_id"]
+
+    assert value == expected
+    assert type(value) is type(expected)
+
+
 def test_custom_fields_are_typed_when_their_types_are_given_else_strings():
     body = (
         b"<xml><data><visits>3</visits><score>1.5</score><vip>true</vip>"

@@ -54,11 +54,13 @@ _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _to_int(text: str) -> object:
+    if text.isdigit() and text.isascii():  # the usual case, without a regex
+        return int(text)
     return int(text) if _INT.fullmatch(text) else text
 
 
 def _to_num(text: str) -> object:
-    if _INT.fullmatch(text):
+    if (text.isdigit() and text.isascii()) or _INT.fullmatch(text):
         return int(text)
     if _NUMBER.fullmatch(text):
         number = float(text)
@@ -66,8 +68,11 @@ def _to_num(text: str) -> object:
     return text
 
 
+_BOOLS = {"true": True, "false": False}
+
+
 def _to_bool(text: str) -> object:
-    return {"true": True, "false": False}.get(text, text)
+    return _BOOLS.get(text, text)
 
 
 # Text that does not fit the type is kept as text, so validation can name the problem.
