@@ -1,9 +1,11 @@
 """Canonical JSON and Altcraft XML: exact bytes, typing on the way back, unsafe input refused."""
 
+import gc
 import re
 
 import pytest
 
+from profiles_ui.altcraft import xmlparse
 from profiles_ui.altcraft.codec import (
     PayloadError,
     decode,
@@ -193,6 +195,19 @@ def test_functional_updates_in_xml_get_their_values_typed_by_action():
     }
 
 
+@pytest.mark.parametrize(("mark", "listed"), [(b"", False), (b" array='true'", True)])
+def test_a_functional_update_of_an_array_field_is_a_list_only_when_marked(mark, listed):
+    body = (
+        b"<xml><profile_id>p</profile_id><data><labels" + mark + b">"
+        b"<action>add</action><value>x</value></labels></data></xml>"
+    )
+    update = {"action": "add", "value": ["x"]}
+
+    data = decode(body, "xml", operation="profiles/update", custom_field_types={"labels": "tags"})
+
+    assert data["data"]["labels"] == ([update] if listed else update)
+
+
 def test_whitespace_between_elements_is_ignored_and_a_declaration_is_fine():
     body = (
         b'<?xml version="1.0" encoding="UTF-8" ?>\n'
@@ -211,6 +226,95 @@ def test_declared_single_byte_encodings_are_read():
     assert decode(body.encode("cp1251"), "xml") == {"data": {"_fname": "Ольга"}}
 
 
+def test_utf16_with_a_byte_order_mark_is_read():
+    body = "<xml><data><_fname>Ольга</_fname></data></xml>".encode("utf-16")
+
+    assert decode(body, "xml") == {"data": {"_fname": "Ольга"}}
+
+
+def test_namespaces_and_prefixes_are_read_as_written():
+    body = (
+        b"<xml xmlns='urn:x' xmlns:p='urn:p'><db_id>1</db_id><p:a>2</p:a>"
+        b"<xml:lang>ru</xml:lang><q:b array='true'>3</q:b></xml>"
+    )
+
+    assert decode(body, "xml") == {"db_id": 1, "p:a": "2", "xml:lang": "ru", "q:b": ["3"]}
+
+
+def big_batch(count: int = 3000) -> dict:
+    return {
+        "db_id": 1,
+        "data": [
+            {
+                "email": f"user{i}@example.com",
+                "_fname": "Ольга & <Ltd>",
+                "phones": ["+79000000000"],
+                "subscriptions": [{"resource_id": i, "channel": "email", "cats": ["a", "b"]}],
+            }
+            for i in range(count)
+        ],
+    }
+
+
+def test_a_large_batch_is_read_whole():
+    payload = big_batch()
+    body = encode_xml(payload)
+
+    assert len(body) > 500_000  # many times what the parser reads at once
+    assert decode(body, "xml", operation="profiles/import_batch") == payload
+
+
+def test_errors_far_into_a_large_body_are_found_where_they_are():
+    body = encode_xml(big_batch())
+    wrong_end = body.replace(b"</xml>", b"</xmk>")
+    deep_at_end = body.replace(b"</xml>", b"<a>" * 100 + b"</a>" * 100 + b"</xml>")
+    # The position is the end tag's name, in characters (not bytes) from 1.
+    column = len(body.decode()) - len("xml>") + 1
+
+    with pytest.raises(
+        PayloadError, match=f"^malformed XML: mismatched tag at line 1, column {column}$"
+    ):
+        decode(wrong_end, "xml")
+    with pytest.raises(PayloadError, match="^elements are nested more than 64 deep$"):
+        decode(deep_at_end, "xml")
+
+
+def test_nesting_is_refused_from_the_65th_level_on():
+    def nested(levels: int) -> bytes:  # the root is the first level
+        return b"<xml>" + b"<a>" * (levels - 1) + b"1" + b"</a>" * (levels - 1) + b"</xml>"
+
+    assert decode(nested(64), "xml")["a"]["a"]
+    with pytest.raises(PayloadError, match="^elements are nested more than 64 deep$"):
+        decode(nested(65), "xml")
+
+
+def test_plain_utf8_xml_never_needs_the_callback_parser(monkeypatch):
+    def refuse(*args: object) -> None:
+        raise AssertionError("the callback parser was used")
+
+    monkeypatch.setattr(xmlparse, "_parse_expat", refuse)
+    body = (
+        b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\n<!-- c --><xml><db_id>1</db_id></xml>'
+    )
+
+    assert decode(body, "xml") == {"db_id": 1}
+
+
+def test_the_garbage_collector_is_left_as_it_was():
+    decode(b"<xml><db_id>1</db_id></xml>", "xml")
+    assert gc.isenabled()
+    with pytest.raises(PayloadError):
+        decode(b"<xml><a>1</b></xml>", "xml")
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        decode(b"<xml><db_id>1</db_id></xml>", "xml")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
@@ -225,7 +329,20 @@ EXTERNAL_DTD = b'<!DOCTYPE xml SYSTEM "http://example.com/evil.dtd"><xml/>'
 
 @pytest.mark.parametrize(
     "body",
-    [BILLION_LAUGHS, EXTERNAL_ENTITY, PARAMETER_ENTITY, EXTERNAL_DTD, b"<!DOCTYPE xml><xml/>"],
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        PARAMETER_ENTITY,
+        EXTERNAL_DTD,
+        b"<!DOCTYPE xml><xml/>",
+        # Behind the other things a prolog may hold, or in another encoding.
+        b'\xef\xbb\xbf<?xml version="1.0"?>\n<?pi x?><!-- c --><!DOCTYPE xml><xml/>',
+        b'<!-- a --><!DOCTYPE xml [<!ENTITY e "x">]><!-- b --><xml>&e;</xml>',
+        b'<!-- a --><!DOCTYPE xml [<!ENTITY e "-->">]><xml>&e;</xml>',
+        b'<?pi ?><!DOCTYPE xml [<!ENTITY e "?>">]><xml>&e;</xml>',
+        '<!DOCTYPE xml [<!ENTITY e "x">]><xml>&e;</xml>'.encode("utf-16"),
+        b'<?xml version="1.0" encoding="latin-1"?><!DOCTYPE xml><xml/>',
+    ],
 )
 def test_dtds_and_entities_are_refused_with_a_clear_message(body):
     with pytest.raises(PayloadError, match="document type declaration or entities is refused"):
@@ -242,6 +359,12 @@ def test_dtds_and_entities_are_refused_with_a_clear_message(body):
         (b"", "malformed XML: no element found at line 1, column 1"),
         (b"<root><a>1</a></root>", "the root element must be <xml>, not <root>"),
         (b"<xml>" + b"<a>" * 100 + b"</a>" * 100 + b"</xml>", "elements are nested more than 64"),
+        (b"<xml>" + b"<a>" * 100, "elements are nested more than 64"),
+        (b"<xml><a/>\n<b>&e;</b></xml>", "malformed XML: undefined entity at line 2, column 4"),
+        (
+            b"<xml xmlns='u'><a>1</a></xml>junk",
+            "malformed XML: junk after document element at line 1, column 30",
+        ),
     ],
 )
 def test_malformed_xml_is_reported_with_its_position(body, message):

@@ -2,6 +2,7 @@
 
 import datetime
 import xml.etree.ElementTree as ET  # noqa: S405 - parses only XML this test wrote
+from unittest import mock
 from zoneinfo import available_timezones
 
 import defusedxml.ElementTree as DET
@@ -9,6 +10,7 @@ import phonenumbers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from profiles_ui.altcraft import xmlparse
 from profiles_ui.altcraft.codec import (
     PayloadError,
     decode,
@@ -23,6 +25,7 @@ from profiles_ui.altcraft.profile_validation import (
     _plainly_valid_subscription,
     validate_subscription,
 )
+from profiles_ui.altcraft.schema import RESPONSE, request_schema
 from profiles_ui.altcraft.validation import Problem, validate
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -350,3 +353,75 @@ def test_the_quick_subscription_check_only_passes_what_the_full_one_passes(batch
 
     if _plainly_valid_subscription(sub, batch):
         assert validate_subscription(sub, batch=batch) == []
+
+
+# Hand-written XML with what encode_xml never writes: marks on anything, repeats, mixed
+# content, comments, entities, namespaces, DTDs, other encodings, and truncation. Names
+# come by depth, so that typed, array and functional fields are met where they are known.
+XML_NAMES = [
+    ["data", "data", "db_id", "add_to_segments", "content", "result", "error"],
+    ["subscriptions", "phones", "labels", "orders", "prefs", "visits", "_sex", "email", "é"],
+    ["resource_id", "cats", "cc_data", "custom_fields", "status", "value", "id", "xml", "a"],
+]
+XML_TEXTS = ["", " ", "1", "-2", "007", "1.5", "1e3", "true", "false", "x", "&amp;", "&#x41;",
+             "<![CDATA[<z>]]>", "a<!--c-->b", "a<?pi x?>b", "\r\n", "١٢", "9" * 5000]  # fmt: skip
+XML_ATTRS = ["", "", "", " array='true'", ' array="true"', " array='false'", " other='1'",
+             " xml:lang='en'"]  # fmt: skip
+XML_PROLOGS = ["", "", "", '<?xml version="1.0" encoding="UTF-8"?>\n', "\ufeff<!-- c --><?pi?>",
+               "<!DOCTYPE xml>", '<?xml version="1.0" encoding="windows-1251"?>']  # fmt: skip
+
+
+@st.composite
+def xml_elements(draw: st.DrawFn, depth: int = 0) -> str:
+    name = draw(st.sampled_from(XML_NAMES[min(depth, 2)]))
+    attrs = draw(st.sampled_from(XML_ATTRS))
+    if depth < 4 and draw(st.booleans()):
+        kids = draw(st.lists(xml_elements(depth + 1), max_size=4))
+        if draw(st.sampled_from([False] * 3 + [True])):  # a functional update
+            kids.insert(0, f"<action>{draw(st.sampled_from(['incr', 'add', 'set', 'x']))}</action>")
+        inner = draw(st.sampled_from(["", " ", "\n  ", "tail"])).join(kids)
+    else:
+        inner = draw(st.sampled_from(XML_TEXTS))
+    if not inner and draw(st.booleans()):
+        return f"<{name}{attrs}/>"
+    return f"<{name}{attrs}>{inner}</{name}>"
+
+
+@st.composite
+def xml_documents(draw: st.DrawFn) -> bytes:
+    prolog = draw(st.sampled_from(XML_PROLOGS))
+    root = draw(st.sampled_from(["xml"] * 5 + ["root"]))
+    attrs = draw(st.sampled_from(["", "", "", " array='true'", " array='true'", " xmlns='urn:x'"]))
+    kids = "".join(draw(st.lists(xml_elements(), max_size=6)))
+    if draw(st.sampled_from([False] * 9 + [True])):  # a prefix, kept as written only by expat
+        kids += "<p:a>1</p:a>"
+    if draw(st.sampled_from([False] * 9 + [True])):  # around the deepest nesting allowed
+        levels = draw(st.sampled_from([62, 63, 64, 70]))
+        kids += "<a>" * levels + "1" + "</a>" * levels
+    text = f"{prolog}<{root}{attrs}>{kids}</{root}>"
+    body = text.encode("cp1251" if "1251" in prolog else "utf-8", "xmlcharrefreplace")
+    if draw(st.sampled_from([False] * 19 + [True])):  # cut short anywhere
+        body = body[: draw(st.integers(0, len(body)))]
+    return body
+
+
+def parse_outcome(parse, body: bytes, schema) -> tuple[str, str]:
+    try:
+        return "ok", repr(parse(body, schema))  # repr tells 1 from True and 1.0
+    except Exception as exc:  # the errors are compared too
+        return type(exc).__name__, str(exc)
+
+
+@SETTINGS
+@given(
+    xml_documents(),
+    st.sampled_from([None, "profiles/import_batch", "profiles/update", "response"]),
+    st.sampled_from([1, 7, 64, 16 * 1024]),
+)
+def test_the_tree_parser_reads_xml_exactly_as_the_callback_parser(body, operation, chunk):
+    schema = RESPONSE if operation == "response" else request_schema(operation, TYPES)
+
+    with mock.patch.object(xmlparse, "_CHUNK", chunk):  # small chunks split every element
+        fast = parse_outcome(xmlparse.parse_xml, body, schema)
+
+    assert fast == parse_outcome(xmlparse._parse_expat, body, schema)
