@@ -13,6 +13,8 @@ from typing import Any
 
 from django import forms
 from django.forms import formset_factory
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.utils.translation import gettext_lazy
 
 from profiles_ui import catalog
 from profiles_ui.altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES
@@ -114,6 +116,12 @@ class PlainInputsForm(forms.Form):
     more than the cleaning; the live preview cleans a couple of hundred inputs on every
     keystroke. Each value is read and cleaned directly instead, as the bound field would.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The builder's templates write their own labels: the suffix Django would otherwise
+        # translate for every form (a dozen per keystroke) is never shown.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def _clean_fields(self) -> None:
         for name, field in self.fields.items():
@@ -549,9 +557,24 @@ class PasteForm(forms.Form):
         return cleaned
 
 
-SubscriptionFormSet = formset_factory(SubscriptionForm, extra=0, can_delete=True)
-ContentFormSet = formset_factory(ContentForm, extra=0, can_delete=True)
-AttachmentFormSet = formset_factory(AttachmentForm, extra=0, can_delete=True)
+class RowsFormSet(forms.BaseFormSet):
+    """Rows the user adds and removes (can_delete), each with the same remove box."""
+
+    # Django builds, and translates the label of, a new box for every row; the templates
+    # label it themselves, and it is shared like the rows' other fields (see FieldSet).
+    remove = forms.BooleanField(label=gettext_lazy("Delete"), required=False)
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        form.fields[DELETION_FIELD_NAME] = self.remove
+
+
+def rows_formset(form: type[forms.Form]) -> type[forms.BaseFormSet]:
+    return formset_factory(form, formset=RowsFormSet, extra=0, can_delete=True)
+
+
+SubscriptionFormSet = rows_formset(SubscriptionForm)
+ContentFormSet = rows_formset(ContentForm)
+AttachmentFormSet = rows_formset(AttachmentForm)
 
 ACTION_NAMES = frozenset(ACTIONS)
 
