@@ -445,3 +445,10 @@ def test_responses_that_cannot_be_read_raise_payload_error():
         decode_response(b"[]", "json")
     with pytest.raises(PayloadError, match="malformed XML"):
         decode_response(b"<xml>", "xml")
+
+
+def test_an_xml_number_too_long_for_python_stays_text_for_validation_to_name():
+    body = f"<xml><db_id>{'9' * 5000}</db_id></xml>".encode()
+    payload = decode(body, "xml", operation="profiles/import")
+
+    assert payload["db_id"] == "9" * 5000

@@ -53,13 +53,22 @@ _INT = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
+# Python refuses to convert longer digit strings (sys.get_int_max_str_digits); no Altcraft
+# number is anywhere near this long, so such text stays text and validation names it.
+_MAX_DIGITS = 4000
+
+
 def _to_int(text: str) -> object:
+    if len(text) > _MAX_DIGITS:
+        return text
     if text.isdigit() and text.isascii():  # the usual case, without a regex
         return int(text)
     return int(text) if _INT.fullmatch(text) else text
 
 
 def _to_num(text: str) -> object:
+    if len(text) > _MAX_DIGITS:
+        return text
     if (text.isdigit() and text.isascii()) or _INT.fullmatch(text):
         return int(text)
     if _NUMBER.fullmatch(text):
