@@ -107,12 +107,13 @@ def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return render(
             request, template + "#checking" if request.htmx else template, {"batch": batch}
         )
+    if request.htmx and request.method == "GET":
+        # The check ended (or failed) while its page was polling: load the page it leads to.
+        return HttpResponseClientRefresh()
     if batch.state != Batch.State.CHECKED:
         return redirect(
             "bulk_progress" if batch.state != Batch.State.DRAFT else "bulk_mapping", pk=pk
         )
-    if request.htmx and request.method == "GET":
-        return HttpResponseClientRefresh()  # the check ended while its page was polling
     needs_confirmation = batch.connection_production or bool(batch.workflow_id)
     error = ""
     if request.method == "POST":

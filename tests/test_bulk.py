@@ -172,7 +172,10 @@ def test_a_check_that_fails_goes_back_to_the_mapping_with_the_reason(marketer, s
     batch = checked(marketer, csv_bytes(people(3)), {"phone": ""})
 
     assert batch.state == Batch.State.DRAFT
-    page = marketer.get(reverse("bulk_preview", args=[batch.pk]), follow=True)
+    url = reverse("bulk_preview", args=[batch.pk])
+    # The polling checking page reloads as a whole rather than swapping the mapping page in.
+    assert marketer.get(url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    page = marketer.get(url, follow=True)
     assert "The check stopped: the file has more than 2 rows." in page.content.decode()
 
 
