@@ -315,6 +315,31 @@ def test_the_garbage_collector_is_left_as_it_was():
         gc.enable()
 
 
+def test_a_parsed_batch_is_not_walked_again_by_the_next_young_collection():
+    body = encode_xml(
+        {"data": [{"email": f"u{i}@example.com", "cats": ["a"]} for i in range(3_000)]}
+    )
+    collections: list[int] = []
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        decode(body, "xml", operation="profiles/import_batch")
+    finally:
+        gc.callbacks.remove(record)
+
+    assert collections == []  # its containers went straight to the oldest generation
+    assert gc.get_freeze_count() == 0  # and none of them stays frozen
+    cycle: list = []
+    cycle.append(cycle)
+    del cycle
+    assert gc.collect() >= 1  # a full collection still finds cycles
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
