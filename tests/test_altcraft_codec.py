@@ -317,8 +317,9 @@ def test_the_garbage_collector_is_left_as_it_was():
 
 def test_a_parsed_batch_is_not_walked_again_by_the_next_young_collection():
     body = encode_xml(
-        {"data": [{"email": f"u{i}@example.com", "cats": ["a"]} for i in range(3_000)]}
+        {"data": [{"email": f"u{i}@example.com", "cats": ["a"]} for i in range(5_000)]}
     )
+    assert len(body) >= xmlparse._LARGE_BODY
     collections: list[int] = []
 
     def record(phase: str, info: dict) -> None:

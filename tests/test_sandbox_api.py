@@ -1,5 +1,6 @@
 """What the sandbox answers: auth, errors, batches, limits, updates and subscriptions."""
 
+import gc
 import json
 
 import pytest
@@ -272,3 +273,11 @@ def test_catalogue_methods_answer(api):
     assert [(w["id"], w["is_active"]) for w in workflows] == [(1, True), (2, False), (3, True)]
     fields = api.post("databases/fields_get", {"id": 2}).data["data"]
     assert {f["name"]: f["type"] for f in fields}["regions"] == "tags"
+
+
+def test_the_collector_runs_again_after_a_batch_whatever_the_answer(api):
+    data = [{"email": f"p{i}@example.com"} for i in range(50)]
+    assert api.post("profiles/import_batch", {"db_id": 1, "data": data}).error == 0
+    assert gc.isenabled()
+    assert api.post("profiles/import_batch", {"db_id": 999, "data": data}).error != 0
+    assert gc.isenabled()

@@ -17,20 +17,25 @@ the general parser's message and position, and namespaces, which ElementTree res
 and the general parser leaves as written. The general parser is about half as fast.
 """
 
-import gc
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from xml.etree import ElementTree
 from xml.parsers import expat
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from .collector import gc_paused
 from .fields import is_function
 from .schema import CONVERT, GENERIC, STR, Arr, Node, Obj, function_value_node, retype
 
 MAX_DEPTH = 64
 ROOT = "xml"
+
+
+# From this size on, a parsed body skips the young generations (see gc_paused); smaller
+# ones gain little, and a stream of them would keep other code's young cycles waiting for
+# a full collection.
+_LARGE_BODY = 256 * 1024
 
 
 class XMLRefused(ValueError):
@@ -41,7 +46,7 @@ def parse_xml(body: bytes | str, schema: Obj) -> dict:
     """The <xml> root's content as a dict; raises ExpatError, XMLRefused or defusedxml errors."""
     if isinstance(body, bytes) and _plain_prolog(body):
         try:
-            with _gc_paused():
+            with gc_paused(keep_result=len(body) >= _LARGE_BODY):
                 return _parse_tree(body, schema)
         except (ElementTree.ParseError, _Namespaced):
             pass  # the general parser gives its own error, or keeps the names as written
@@ -109,26 +114,6 @@ def _parse_tree(body: bytes, schema: Obj) -> dict:
         raise XMLRefused(f"the root element must be <{ROOT}>, not <{root.tag}>")
     # With array='true' the root would be a list, and without children a string.
     return content if content and root.get("array") != "true" else {}
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A large batch makes hundreds of thousands of containers, none in a cycle; left on,
-    # the collector walks them again and again for nothing (a third to half the time).
-    # Once the parse is done they are moved straight to the oldest generation: else the
-    # first young collection after it walks every one of them once more (15-20% of the
-    # parse). freeze() then unfreeze() is that move, and costs nothing; it moves whatever
-    # else is young as well, whose cycles, if any, wait for the next full collection.
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-        gc.freeze()
-        gc.unfreeze()
-    finally:
-        gc.enable()
 
 
 def _fill(out: dict, elements: Iterable[ElementTree.Element], node: Obj, level: int) -> dict:
