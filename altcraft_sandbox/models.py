@@ -132,7 +132,12 @@ class Profile(models.Model):
 class ProfilePhone(models.Model):
     """One normalised number of a profile's `phones` list, for phone matching."""
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="phone_rows")
+    # Written only with its profile, in the same transaction (engine.flush). No constraint:
+    # PostgreSQL checks one per row at COMMIT, which took longer than the rows' COPY, and
+    # Django still cascades a profile's deletion.
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="phone_rows", db_constraint=False
+    )
     # A copy of the profile's database, for the (database, phone) index; the profile's own
     # key keeps it true, so no constraint is checked again for each row at commit.
     database = models.ForeignKey(
@@ -148,13 +153,25 @@ class ProfilePhone(models.Model):
 
 
 class Subscription(models.Model):
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="subscriptions")
+    # As with ProfilePhone.profile: written with its profile, cascaded by Django.
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="subscriptions", db_constraint=False
+    )
     # A copy of the profile's database, for the (database, channel, identifier) index; as
     # with ProfilePhone.database, the profile's own key keeps it true.
     database = models.ForeignKey(
         Database, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="subscriptions")
+    # The engine checks the resource before it writes a row. Nothing looks subscriptions up
+    # by resource but a resource's deletion (rare, and cascaded by Django), so no index
+    # either: each would cost every row of every batch.
+    resource = models.ForeignKey(
+        Resource,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_constraint=False,
+        db_index=False,
+    )
     channel = models.CharField(max_length=20)
     # The normalised address on the channel: email (lower case), phone, push subscription ID
     # or Telegram chat ID.

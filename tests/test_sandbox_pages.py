@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from altcraft_sandbox.models import Profile
+from altcraft_sandbox.models import Profile, ProfilePhone, Resource, Subscription
 from profiles_ui.roles import ROLES
 from tests.test_sandbox_fixtures import api_fixture, sandbox_fixture  # noqa: F401
 
@@ -36,7 +36,10 @@ def test_workflows_page_shows_inactive_scenarios(sandbox, client_for):
 
 def add_profiles(api) -> None:
     sms = {"resource_id": 3, "channel": "sms", "phone": "+79000000000"}
-    api.post("profiles/add", {"db_id": 1, "data": {"email": "olly@example.com"}})
+    api.post(
+        "profiles/add",
+        {"db_id": 1, "data": {"email": "olly@example.com", "phones": ["+74951234567"]}},
+    )
     api.post(
         "profiles/add", {"db_id": 2, "data": {"email": "bob@example.com", "subscriptions": [sms]}}
     )
@@ -102,7 +105,19 @@ def test_reset_needs_confirmation(api, client_for):
 
 def test_admin_reset_removes_profiles_and_keeps_the_catalogue(api, client_for):
     add_profiles(api)
+    assert ProfilePhone.objects.exists() and Subscription.objects.exists()
     response = client_for("admin").post(reverse("sandbox:reset"), {"confirm": "yes"})
     assert response.url == reverse("sandbox:index")
     assert Profile.objects.count() == 0
+    # Phones and subscriptions have no row constraint: Django's cascade removes them.
+    assert not ProfilePhone.objects.exists()
+    assert not Subscription.objects.exists()
     assert api.post("databases/list", {}).error == 0
+
+
+def test_deleting_a_resource_deletes_its_subscriptions(api):
+    add_profiles(api)
+    assert Subscription.objects.filter(resource_id=3).exists()
+    Resource.objects.filter(pk=3).delete()
+    assert not Subscription.objects.filter(resource_id=3).exists()
+    assert Profile.objects.count() == 2
