@@ -207,6 +207,10 @@ ALTCRAFT_RETRY_BACKOFF = env.float("ALTCRAFT_RETRY_BACKOFF", default=0.5)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 BULK_STREAMS = env.int("BULK_STREAMS", default=4)
 BULK_MAX_ROWS = env.int("BULK_MAX_ROWS", default=1_000_000)
+# A check of this many rows or more maps and validates them in BULK_CHECK_PROCESSES worker
+# processes; a smaller one is over before they would have started.
+BULK_CHECK_PROCESSES = env.int("BULK_CHECK_PROCESSES", default=os.cpu_count() or 1)
+BULK_CHECK_PARALLEL_FROM = env.int("BULK_CHECK_PARALLEL_FROM", default=20_000)
 # A running batch whose worker has not reported for this long is taken as abandoned.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=120)
 

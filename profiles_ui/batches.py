@@ -27,28 +27,27 @@ from django.utils import timezone
 
 from profiles_ui.altcraft.batching import ProfileTooLarge, split_into_chunks
 from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER
+from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.altcraft.matching import MATCHING_MODES
 from profiles_ui.altcraft.operations import get_operation
-from profiles_ui.altcraft.validation import validate_profile
 from profiles_ui.batch_report import failed_rows
 from profiles_ui.bulk_io import (
     Column,
     FileInfo,
     Mapper,
     UnreadableFile,
-    column_of,
     read_rows,
     sniff,
 )
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Batch, BatchChunk, SavedMapping
+from profiles_ui.row_checks import Rules, check_rows
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 20
 PROGRESS_EVERY = 5_000  # rows between two saves of a check's progress
 CHUNK_FORMAT = "json"
-NOT_A_JSON_OBJECT = "the line is not a JSON object"
 
 
 class BatchError(Exception):
@@ -218,7 +217,10 @@ def run_check(batch_id: int) -> None:
     if batch is None:
         return  # checked already, or the mapping changed since
     try:
-        check(batch)
+        # Rows die young, but a chunk's 10,000 mapped profiles live until it is planned,
+        # and the collector walked them over and over for nothing.
+        with gc_paused():
+            check(batch)
     except BatchError as exc:
         _check_failed(batch_id, str(exc))
     except Exception:
@@ -242,17 +244,17 @@ def check(batch: Batch) -> Batch:
     """
     if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKING, Batch.State.CHECKED):
         raise BatchError("this batch has already been sent")
-    operation = get_operation(batch.operation)
-    mapper = mapper_for(batch)
-    types = batch.custom_types or None
+    rules = rules_for(batch)
+    large = batch.estimated_rows >= settings.BULK_CHECK_PARALLEL_FROM
+    processes = settings.BULK_CHECK_PROCESSES if large else 1
     batch.chunks.all().delete()
     invalid_path = Path(batch.file.path).with_name(f"batch-{batch.pk}-invalid.csv")
     plan = _Plan([], [])
     counts = {"total": 0, "invalid": 0}
     sample: list[dict] = []
 
-    def valid_profiles(writer: Any) -> Iterator[dict]:
-        for number, row in selected_rows(batch):
+    def valid_items(writer: Any) -> Iterator[bytes]:
+        for row, checked in check_rows(selected_rows(batch), rules, processes=processes):
             counts["total"] += 1
             if counts["total"] > settings.BULK_MAX_ROWS:
                 raise BatchError(f"the file has more than {settings.BULK_MAX_ROWS:,} rows")
@@ -260,27 +262,25 @@ def check(batch: Batch) -> Batch:
                 Batch.objects.filter(pk=batch.pk).update(
                     checked_rows=counts["total"], heartbeat_at=timezone.now()
                 )
-            profile, origin = mapper.map(row)
-            problems = _problems(batch, operation, profile, origin, types)
-            if problems:
+            if checked.problems:
                 counts["invalid"] += 1
+                number, problems = checked.number, checked.problems
                 writer.writerow([number, _problem_text(problems), *_cells(batch, row)])
                 if len(sample) < SAMPLE_SIZE:
                     sample.append(_sample_row(batch, number, row, problems))
                 continue
-            plan.rows.append(number)
-            plan.identifiers.append(mapper.identifier(profile))
-            yield profile
+            plan.rows.append(checked.number)
+            plan.identifiers.append(checked.identifier)
+            yield checked.item
 
     with open(invalid_path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["row", "problems", *batch.headers])
         try:
-            for index, chunk in enumerate(
-                split_into_chunks(
-                    valid_profiles(writer), fmt=CHUNK_FORMAT, envelope=envelope(batch)
-                )
-            ):
+            chunks = split_into_chunks(
+                valid_items(writer), fmt=CHUNK_FORMAT, envelope=envelope(batch), encoded=True
+            )
+            for index, chunk in enumerate(chunks):
                 _store_chunk(batch, index, chunk.profiles, chunk.body, chunk.first_index, plan)
         except ProfileTooLarge as exc:
             raise BatchError(f"row {plan.rows[exc.index - plan.offset]}: {exc}") from None
@@ -292,6 +292,19 @@ def check(batch: Batch) -> Batch:
     batch.state = Batch.State.CHECKED
     batch.save()
     return batch
+
+
+def rules_for(batch: Batch) -> Rules:
+    operation = get_operation(batch.operation)
+    return Rules(
+        mapper=mapper_for(batch),
+        fmt=CHUNK_FORMAT,
+        custom_field_types=batch.custom_types or None,
+        matching=batch.matching or None,
+        field_name=batch.field_name or None,
+        allow_functions=operation.allows_functions,
+        allow_keep_value=operation.allows_keep_value,
+    )
 
 
 def _store_chunk(
@@ -312,38 +325,6 @@ def _store_chunk(
     )
     del plan.rows[:end_at], plan.identifiers[:end_at]
     plan.offset += end_at
-
-
-def _problems(
-    batch: Batch, operation: Any, profile: dict, origin: dict[str, str], types: Any
-) -> dict[str, list[str]]:
-    """{column ("" for the row): [messages]} for one mapped row."""
-    if "\x00not-an-object" in profile:
-        return {"": [NOT_A_JSON_OBJECT]}
-    found = validate_profile(
-        profile,
-        batch=True,
-        custom_field_types=types,
-        path_prefix="",
-        matching=batch.matching or None,
-        field_name=batch.field_name or None,
-        allow_functions=operation.allows_functions,
-        allow_keep_value=operation.allows_keep_value,
-    )
-    problems: dict[str, list[str]] = {}
-    for problem in found:
-        column = column_of(problem.path, origin)
-        detail = problem.path.lstrip(".") if not column else _inner_path(problem.path)
-        message = f"{detail}: {problem.message}" if detail else problem.message
-        problems.setdefault(column, []).append(message)
-    return problems
-
-
-def _inner_path(path: str) -> str:
-    # The column already names the field; keep only the part inside a subscription.
-    if path.startswith("subscriptions["):
-        return path.partition("]")[2].lstrip(".")
-    return ""
 
 
 def _problem_text(problems: dict[str, list[str]]) -> str:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -160,10 +161,11 @@ def _jsonl_rows(text) -> Iterator[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except ValueError:
             row = None
-        yield number, row if isinstance(row, dict) else {_NOT_AN_OBJECT: line.strip()[:200]}
+        yield number, row if isinstance(row, dict) else {NOT_AN_OBJECT: line.strip()[:200]}
 
 
-_NOT_AN_OBJECT = "\x00not-an-object"
+# The key of the row a JSON Lines line that is not an object becomes, and of its profile.
+NOT_AN_OBJECT = "\x00not-an-object"
 
 
 def count_rows(path: Path, info: FileInfo) -> int:
@@ -238,8 +240,8 @@ class Mapper:
 
     def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
         """(profile, {profile path root: column}) for one row."""
-        if _NOT_AN_OBJECT in row:
-            return {_NOT_AN_OBJECT: True}, {}
+        if NOT_AN_OBJECT in row:
+            return {NOT_AN_OBJECT: True}, {}
         profile: dict[str, Any] = {}
         origin: dict[str, str] = {}
         clears = self.empty_clears and self.allow_functions
@@ -278,7 +280,7 @@ class Mapper:
             return _status
         if target.startswith("custom:"):
             field_type = self.custom_types.get(key)
-            return lambda value: _typed(value, field_type)
+            return partial(_typed, field_type=field_type)  # picklable, unlike a lambda
         return str
 
     def identifier(self, profile: dict) -> str:

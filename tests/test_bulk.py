@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from profiles_ui import batch_sending, batches
+from profiles_ui import batch_sending, batches, row_checks
 from profiles_ui.models import Batch, SavedMapping
 from tests.test_bulk_helpers import (
     IMMEDIATE_TASKS,
@@ -189,3 +189,35 @@ def test_a_check_left_behind_by_a_dead_worker_is_started_again(marketer, queued_
     batch_sending.resume(stale_after=60)
 
     assert DBTaskResult.objects.filter(task_path="profiles_ui.tasks.check_batch").count() == 2
+
+
+def test_a_check_in_worker_processes_plans_and_reports_as_one_process(
+    marketer, settings, monkeypatch
+):
+    rows = people(30)
+    rows[4] = ["bad1", "A", "1", ""]
+    rows[17] = ["c@example.com", "C", "x", "+7900"]
+    content = csv_bytes(rows)
+    settings.BULK_CHECK_PARALLEL_FROM = 0
+    settings.BULK_CHECK_PROCESSES = 1
+    alone = checked(marketer, content)
+
+    pools: list[int] = []
+
+    class RecordedPool(row_checks.ProcessPoolExecutor):
+        def __init__(self, processes: int, **kwargs) -> None:
+            pools.append(processes)
+            super().__init__(processes, **kwargs)
+
+    monkeypatch.setattr(row_checks, "ProcessPoolExecutor", RecordedPool)
+    monkeypatch.setattr(row_checks, "BLOCK", 4)  # 8 blocks, more than are ever in flight
+    settings.BULK_CHECK_PROCESSES = 2
+    spread = checked(marketer, content)
+
+    assert pools == [2]
+    counts = ("state", "total_rows", "valid_rows", "invalid_rows", "invalid_sample")
+    assert [getattr(spread, name) for name in counts] == [getattr(alone, name) for name in counts]
+    assert [s["row"] for s in spread.invalid_sample] == [5, 18]
+    assert spread.invalid_file.read() == alone.invalid_file.read()
+    plan = ("index", "first_row", "row_count", "rows", "identifiers", "body_sha256")
+    assert list(spread.chunks.values_list(*plan)) == list(alone.chunks.values_list(*plan))

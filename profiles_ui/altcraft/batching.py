@@ -20,7 +20,7 @@ class ProfileTooLarge(ValueError):
 
 @dataclass(frozen=True)
 class Chunk:
-    profiles: list[dict]
+    profiles: list  # as given: profiles, or their encoded items (encoded=True)
     body: bytes  # the whole request: the envelope plus "data": profiles
     first_index: int  # position of profiles[0] in the input stream
 
@@ -35,7 +35,8 @@ def _frame(envelope: dict, fmt: str) -> tuple[bytes, bytes, bytes]:
     raise PayloadError(f"unknown format {fmt!r}")
 
 
-def _item(profile: dict, fmt: str) -> bytes:
+def encode_item(profile: dict, fmt: str) -> bytes:
+    """One profile as it stands in a batch body: what split_into_chunks(encoded=True) takes."""
     if fmt == "json":
         return encode_json(profile)
     return encode_xml_element("data", profile, array=True)
@@ -48,12 +49,14 @@ def split_into_chunks(
     envelope: dict,
     max_profiles: int = MAX_PROFILES,
     max_bytes: int = MAX_BYTES,
+    encoded: bool = False,
 ) -> Iterator[Chunk]:
     """Yields requests of at most ``max_profiles`` profiles and ``max_bytes`` of body.
 
     Profiles are encoded once each and never split; only one chunk is held at a time, so
     memory does not grow with the length of the stream. A profile too large for any request
-    raises ProfileTooLarge once every profile before it has been yielded.
+    raises ProfileTooLarge once every profile before it has been yielded. With encoded=True
+    the stream holds items from encode_item (made elsewhere, e.g. in other processes).
     """
     if "data" in envelope:
         raise ValueError('the envelope must not contain "data"; the profiles go there')
@@ -66,7 +69,7 @@ def split_into_chunks(
     size = frame_size
     first = 0
     for index, profile in enumerate(profiles):
-        item = _item(profile, fmt)
+        item = profile if encoded else encode_item(profile, fmt)
         extra = len(item) + (len(separator) if parts else 0)
         if parts and (len(parts) >= max_profiles or size + extra > max_bytes):
             yield Chunk(batch, prefix + separator.join(parts) + suffix, first)
