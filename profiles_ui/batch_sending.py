@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from profiles_ui import services
 from profiles_ui.altcraft.batching import split_into_chunks
+from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.batch_report import row_outcomes
 from profiles_ui.batches import (
     CHUNK_FORMAT,
@@ -109,16 +110,16 @@ def _heartbeat(batch_id: int, stop: threading.Event) -> None:
 
 def _send_chunks(batch: Batch, connection: Connection) -> None:
     streams = max(1, settings.BULK_STREAMS)
-    # One slot per stream, taken before the next body is built.
-    slots = threading.BoundedSemaphore(streams)
+    # A slot per stream and one more, taken before the next body is built: that body is
+    # ready when a stream frees, instead of the stream waiting while it is built. At most
+    # `streams` + 1 bodies are in memory.
+    slots = threading.BoundedSemaphore(streams + 1)
     with ThreadPoolExecutor(streams, thread_name_prefix=f"batch-{batch.pk}") as pool:
         futures = []
         bodies = _bodies(batch)
         while True:
-            # A free stream first, then the next body: at most `streams` bodies in memory.
             slots.acquire()
-            # Asked only once a stream is free, so a cancel stops the very next chunk.
-            cancelled = Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists()
+            cancelled = _cancelled(batch)
             item = None if cancelled else next(bodies, None)
             if item is None:
                 slots.release()
@@ -143,8 +144,9 @@ def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
     rows = read_rows(Path(batch.file.path), file_info(batch))
     for pk, _index in todo:
         chunk = BatchChunk.objects.get(pk=pk)
-        profiles = [mapper.map(row)[0] for row in _take(rows, chunk.rows)]
-        bodies = list(split_into_chunks(profiles, fmt=CHUNK_FORMAT, envelope=params))
+        with gc_paused():  # a chunk's profiles are not in any cycle (see check)
+            profiles = [mapper.map(row)[0] for row in _take(rows, chunk.rows)]
+            bodies = list(split_into_chunks(profiles, fmt=CHUNK_FORMAT, envelope=params))
         body = bodies[0].body if len(bodies) == 1 else b""
         if hashlib.sha256(body).hexdigest() != chunk.body_sha256:
             raise BatchError(
@@ -168,12 +170,21 @@ def _take(rows: Iterator[tuple[int, dict]], wanted: list[int]) -> Iterator[dict]
             raise BatchError(f"row {number} is missing from the file")
 
 
+def _cancelled(batch: Batch) -> bool:
+    return Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists()
+
+
 def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body: bytes) -> None:
     try:
+        # Asked again as the chunk's stream takes it, so a cancel stops the very next chunk
+        # even when its body was built ahead.
+        if _cancelled(batch):
+            return
         record = _record_for(batch, connection, chunk, body)
         if record.state == Submission.State.PENDING:
             record = services.deliver(record, connection)
-        settle(chunk, record)
+        with gc_paused():  # the answer's 10,000 results, read into outcomes
+            settle(chunk, record)
     finally:
         close_old_connections()
         db_connection.close()
