@@ -12,15 +12,18 @@ recorded. It reports, with the issue's goals:
 - the same rows sent one request per profile, for the first 2,000 rows (a Postman runner);
 - pre-built chunk bodies posted to /sandbox/api/noop, which only reads them (the limit);
 - console-side share of the time: the time no chunk was at the sandbox;
-- peak memory (VmHWM) of the web and worker processes.
+- CPU time of each process, the worker's with that of the processes it starts to check;
+- peak memory (VmHWM) of the web and worker processes, and of each check process.
 """
 
 import argparse
+import contextlib
 import csv
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,10 +81,52 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (state is [0], ppid [1])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by pid, and theirs (the check's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):  # gone meanwhile
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found += children
+        todo += children
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time a process and everything it started have used so far."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        try:
+            fields = _stat(each)
+        except OSError:
+            continue
+        # utime, stime, and the same of children already waited for (reaped check workers).
+        total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class ChildMemory(threading.Thread):
+    """Samples the peak memory of the worker's child processes, which end with the check."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_mb, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            for child in descendants(self.pid):
+                with contextlib.suppress(OSError):
+                    self.peak_mb = max(self.peak_mb, peak_mb(child))
 
 
 def wait_until_up(base: str) -> None:
@@ -247,7 +292,10 @@ def main() -> None:
             f"== bulk import of {args.rows:,} rows, 7 subscription columns, {args.streams} streams"
         )
         cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+        children = ChildMemory(worker.pid)
+        children.start()
         batch_id, seconds = run_bulk(base, session, csv_path)
+        children.stop.set()
         cpu = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in processes.items()}
         rate = args.rows / seconds
         busy = sandbox_busy_seconds(batch_id)
@@ -281,7 +329,8 @@ def main() -> None:
         "cpu time:        "
         + ", ".join(f"{name} {used:.1f} s" for name, used in cpu.items())
         + f" ({os.cpu_count()} CPUs)",
-        f"peak memory:     web {web_mb:.0f} MB, worker {worker_mb:.0f} MB for {args.rows:,} rows"
+        f"peak memory:     web {web_mb:.0f} MB, worker {worker_mb:.0f} MB"
+        f" (each of its check processes {children.peak_mb:.0f} MB) for {args.rows:,} rows"
         f" (goal < {GOALS['memory_mb']} MB: {verdict(worst_mb < GOALS['memory_mb'])})",
     ]
     print("\n".join(lines))
