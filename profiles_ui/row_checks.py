@@ -8,6 +8,9 @@ bytes travel between processes faster than the dicts they were made from.
 """
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -102,7 +105,10 @@ def check_rows(
     # The server imports this module (validation, phone metadata) once, before its first
     # fork; each worker then starts with it loaded instead of importing it again.
     context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    )
+    with pool:
         pending: deque[tuple[tuple, Future[list[Checked]]]] = deque()
         try:
             for block in batched(rows, BLOCK):
@@ -114,6 +120,24 @@ def check_rows(
         finally:
             for _, future in pending:
                 future.cancel()
+
+
+def _exit_with(client: int) -> None:
+    """Ends this worker process once the process that uses the pool is gone.
+
+    A task worker killed mid-check (SIGKILL, out of memory) would otherwise leave its check
+    processes, and the forkserver that each of them keeps alive, waiting forever.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(client, 0)
+            except (ProcessLookupError, PermissionError):  # gone, or its number reused
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-client", daemon=True).start()
 
 
 def _finished(
