@@ -21,8 +21,9 @@ from profiles_ui.altcraft.channels import CHANNELS, PUSH_PROVIDERS
 from profiles_ui.altcraft.codec import PayloadError, decode, detect_format
 from profiles_ui.altcraft.errors import describe_error
 from profiles_ui.altcraft.operations import OPERATIONS
+from profiles_ui.builder_forms import Builder
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
-from profiles_ui.forms import SINGLE_OPERATIONS, TARGET, Builder, PasteForm
+from profiles_ui.forms import SINGLE_OPERATIONS, TARGET, PasteForm
 from profiles_ui.models import Submission
 from profiles_ui.roles import RESEND, SUBMIT
 

@@ -14,14 +14,9 @@ from profiles_ui import catalog, services
 from profiles_ui.builder import may_submit
 from profiles_ui.catalog import FieldInfo
 from profiles_ui.connections import get_connection
-from profiles_ui.forms import (
-    SINGLE_OPERATIONS,
-    MatchingForm,
-    OptionsForm,
-    ProfileForm,
-    SubscriptionForm,
-)
+from profiles_ui.forms import SINGLE_OPERATIONS, MatchingForm, OptionsForm
 from profiles_ui.models import Submission
+from profiles_ui.profile_forms import ProfileForm, SubscriptionForm
 from profiles_ui.roles import SUBMIT
 from tests.documented import EXAMPLES
 
