@@ -23,6 +23,7 @@ from profiles_ui.altcraft.errors import describe_error
 from profiles_ui.altcraft.operations import OPERATIONS
 from profiles_ui.builder_forms import Builder
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
+from profiles_ui.form_data import form_data
 from profiles_ui.forms import SINGLE_OPERATIONS, TARGET, PasteForm
 from profiles_ui.models import Submission
 from profiles_ui.roles import RESEND, SUBMIT
@@ -235,7 +236,7 @@ def _payload_form_data(body: bytes, fmt: str, operation: str, connection: Connec
         rid = resource_id if isinstance(resource_id, int) else None
         return {f.name for f in catalog.resource_fields(connection, rid, channel).items}
 
-    return payloads.form_data(
+    return form_data(
         payload,
         op,
         connection=connection.name,

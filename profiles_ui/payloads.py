@@ -1,4 +1,4 @@
-"""Form values -> an Altcraft payload dict, and a payload dict -> form data (the paste path).
+"""Form values -> an Altcraft payload dict, and what the preview says about it.
 
 Only parsing happens here: typed text becomes numbers, lists and objects. Whether the result
 is a valid request is for `altcraft.validation` to say; its problem paths are mapped back to
@@ -7,12 +7,9 @@ form fields by `locate`, so a problem found anywhere is marked where it was type
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from profiles_ui.altcraft.channels import STATUS_WORDS, infer_channel
-from profiles_ui.altcraft.fields import SYSTEM_FIELDS
 from profiles_ui.altcraft.matching import MATCHING_KEYS
 from profiles_ui.altcraft.operations import Operation
 from profiles_ui.altcraft.problems import Problem
@@ -240,162 +237,6 @@ def locate(path: str, sub_rows: list[int]) -> tuple[str, int | None, str | None]
     if not head:
         return "", None, None
     return "options", None, "extra"
-
-
-# --- Payloads back to form data (paste, fix and resend) ------------------------------------
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(_text(v) for v in value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def form_data(
-    payload: dict[str, Any],
-    operation: Operation,
-    *,
-    connection: str,
-    custom_fields: set[str] | None,
-    sub_fields: Callable[[Any, str], set[str]],
-) -> tuple[dict[str, str], list[str]]:
-    """Form data (as a POST would carry it) that builds `payload` again, and notes on what
-    could not be kept. Values that do not fit a widget go to the "other" JSON boxes."""
-    from profiles_ui import forms as f
-
-    out: dict[str, str] = {
-        f"{f.TARGET}-operation": operation.path,
-        f"{f.TARGET}-connection": connection,
-    }
-    notes: list[str] = []
-    extra: dict[str, Any] = {}
-    for key, value in payload.items():
-        if key == "token":
-            notes.append("The pasted token was dropped: the console adds the connection's own.")
-        elif key in ("db_id", "workflow_id"):
-            out[f"{f.TARGET}-{key}"] = _text(value)
-        elif key in ("matching", "resource_id", *MATCHING_KEYS) and operation.takes_matching:
-            out[f"{f.MATCHING}-{key}"] = _text(value)
-        elif key in OPTION_FLAGS and isinstance(value, bool) and key in operation.param_names:
-            if value:
-                out[f"{f.OPTIONS}-{key}"] = "on"
-        elif key in SEGMENTS and isinstance(value, list) and key in operation.param_names:
-            out[f"{f.OPTIONS}-{key}"] = _text(value)
-        elif key == "content" and isinstance(value, dict) and "content" in operation.param_names:
-            _rows(out, f.CONTENT, [{"key": k, "value": _text(v)} for k, v in value.items()])
-        elif key == "attach" and isinstance(value, list) and "attach" in operation.param_names:
-            rows = [
-                {k: _text(item.get(k, "")) for k in ("name", "file_key", "mimetype", "data")}
-                for item in value
-                if isinstance(item, dict)
-            ]
-            _rows(out, f.ATTACH, rows)
-        elif key == "data" and isinstance(value, dict):
-            _profile_data(out, value, custom_fields, sub_fields, notes)
-        else:
-            extra[key] = value
-    if extra:
-        out[f"{f.OPTIONS}-extra"] = json.dumps(extra, ensure_ascii=False)
-    out.setdefault(f"{f.OPTIONS}-fmt", "json")
-    for prefix in (f.SUBS, f.CONTENT, f.ATTACH):
-        out.setdefault(f"{prefix}-TOTAL_FORMS", "0")
-        out.setdefault(f"{prefix}-INITIAL_FORMS", "0")
-    return out, notes
-
-
-def _rows(out: dict[str, str], prefix: str, rows: list[dict[str, str]]) -> None:
-    out[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
-    out[f"{prefix}-INITIAL_FORMS"] = "0"
-    for i, row in enumerate(rows):
-        for key, value in row.items():
-            out[f"{prefix}-{i}-{key}"] = value
-
-
-def _is_simple_function(value: Any) -> bool:
-    """A functional update the form can show: an offered action and at most a value."""
-    return (
-        isinstance(value, dict)
-        and value.get("action") in ("set", "unset", "incr", "add", "delete")
-        and set(value) <= {"action", "value"}
-    )
-
-
-def _profile_data(
-    out: dict[str, str],
-    data: dict[str, Any],
-    custom_fields: set[str] | None,
-    sub_fields: Callable[[Any, str], set[str]],
-    notes: list[str],
-) -> None:
-    from profiles_ui.forms import PROFILE
-
-    extra: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "subscriptions" and isinstance(value, list):
-            _subscriptions(out, value, sub_fields, notes)
-            continue
-        known = key in SYSTEM_FIELDS or (custom_fields is not None and key in custom_fields)
-        fn, inner = "", value
-        if _is_simple_function(value):
-            fn, inner = value["action"], value.get("value", "")
-        if known and not (isinstance(inner, dict) and key in SYSTEM_FIELDS):
-            out[f"{PROFILE}-{key}"] = _text(inner)
-            if fn:
-                out[f"{PROFILE}-{key}__fn"] = fn
-        else:
-            extra[key] = value
-    if extra:
-        out[f"{PROFILE}-extra"] = json.dumps(extra, ensure_ascii=False)
-
-
-def _subscriptions(
-    out: dict[str, str],
-    subs: list[Any],
-    sub_fields: Callable[[Any, str], set[str]],
-    notes: list[str],
-) -> None:
-    from profiles_ui.forms import SUBS
-
-    rows = []
-    for i, sub in enumerate(subs):
-        if not isinstance(sub, dict):
-            notes.append(f"data.subscriptions[{i}] was not an object and was left out.")
-            continue
-        channel = sub.get("channel") or infer_channel(sub) or ""
-        row: dict[str, str] = {"channel": _text(channel)}
-        for key, value in sub.items():
-            if key in ("channel",):
-                continue
-            if key in ("resource_id", "priority", *SUB_SIMPLE_KEYS):
-                row[key] = _text(value)
-            elif key == "status":
-                row[key] = (
-                    STATUS_WORDS.get(value, _text(value)) if type(value) is int else _text(value)
-                )
-            elif key == "cats":
-                row[key] = _text(value)
-            elif key in ("cc_data", "email_data", "phone_data") and isinstance(value, dict):
-                for inner, inner_value in value.items():
-                    name = f"cc_{inner}" if key == "cc_data" else inner
-                    row[name] = _text(inner_value)
-            elif key == "custom_fields" and isinstance(value, dict):
-                known = sub_fields(sub.get("resource_id"), channel)
-                rest = {}
-                for name, field in value.items():
-                    if name in known and not isinstance(field, dict):
-                        row[f"sf_{name}"] = _text(field)
-                    else:
-                        rest[name] = field
-                if rest:
-                    row["extra"] = json.dumps(rest, ensure_ascii=False)
-            else:
-                notes.append(f"data.subscriptions[{i}].{key} is not a subscription key; left out.")
-        rows.append(row)
-    _rows(out, SUBS, rows)
 
 
 # --- What the preview and the confirmation step say -----------------------------------------
