@@ -13,8 +13,9 @@ from altcraft_sandbox.context import (
     visible_resources,
     visible_workflow,
 )
-from altcraft_sandbox.engine import Lookup, Workspace
+from altcraft_sandbox.engine import Workspace
 from altcraft_sandbox.models import Database, Workflow
+from altcraft_sandbox.rows import Lookup
 from profiles_ui.altcraft.codec import PayloadError, decode
 from profiles_ui.altcraft.matching import effective_mode
 from profiles_ui.altcraft.operations import OPERATIONS, Operation
