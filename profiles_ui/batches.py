@@ -54,6 +54,10 @@ class BatchError(Exception):
     """A batch cannot go on; the message says why, for the operator."""
 
 
+class CheckStopped(Exception):
+    """The batch left the checking state while its check ran: someone stopped it."""
+
+
 # --- Upload --------------------------------------------------------------------------------
 
 
@@ -211,6 +215,17 @@ def estimate_rows(batch: Batch) -> int:
     return max(lines - (batch.kind == "csv"), 0)
 
 
+def stop_check(batch: Batch, *, user: AbstractBaseUser) -> bool:
+    """Send a batch being checked back to its mapping; its check stops at its next progress
+    save. False when there is no check to stop (it has just ended)."""
+    done = Batch.objects.filter(pk=batch.pk).values_list("checked_rows", flat=True).first()
+    error = f"{user.get_username()} stopped it after {done or 0:,} rows; nothing was sent"
+    stopped = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKING).update(
+        state=Batch.State.DRAFT, error=error
+    )
+    return bool(stopped)
+
+
 def run_check(batch_id: int) -> None:
     """The task: check a batch queued for checking; a failure sends it back to its mapping."""
     batch = Batch.objects.filter(pk=batch_id, state=Batch.State.CHECKING).first()
@@ -221,6 +236,8 @@ def run_check(batch_id: int) -> None:
         # and the collector walked them over and over for nothing.
         with gc_paused():
             check(batch)
+    except CheckStopped:
+        logger.info("the check of batch %s was stopped", batch_id)
     except BatchError as exc:
         _check_failed(batch_id, str(exc))
     except Exception:
@@ -244,6 +261,11 @@ def check(batch: Batch) -> Batch:
     """
     if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKING, Batch.State.CHECKED):
         raise BatchError("this batch has already been sent")
+    # A check the workers run stops when its batch leaves that state (stop_check).
+    checking = batch.state == Batch.State.CHECKING
+    progress = Batch.objects.filter(pk=batch.pk)
+    if checking:
+        progress = progress.filter(state=Batch.State.CHECKING)
     rules = rules_for(batch)
     large = batch.estimated_rows >= settings.BULK_CHECK_PARALLEL_FROM
     processes = settings.BULK_CHECK_PROCESSES if large else 1
@@ -259,9 +281,9 @@ def check(batch: Batch) -> Batch:
             if counts["total"] > settings.BULK_MAX_ROWS:
                 raise BatchError(f"the file has more than {settings.BULK_MAX_ROWS:,} rows")
             if not counts["total"] % PROGRESS_EVERY:
-                Batch.objects.filter(pk=batch.pk).update(
-                    checked_rows=counts["total"], heartbeat_at=timezone.now()
-                )
+                saved = progress.update(checked_rows=counts["total"], heartbeat_at=timezone.now())
+                if not saved:
+                    raise CheckStopped
             if checked.problems:
                 counts["invalid"] += 1
                 number, problems = checked.number, checked.problems
@@ -284,13 +306,19 @@ def check(batch: Batch) -> Batch:
                 _store_chunk(batch, index, chunk.profiles, chunk.body, chunk.first_index, plan)
         except ProfileTooLarge as exc:
             raise BatchError(f"row {plan.rows[exc.index - plan.offset]}: {exc}") from None
-    batch.total_rows = batch.checked_rows = counts["total"]
-    batch.invalid_rows = counts["invalid"]
-    batch.valid_rows = counts["total"] - counts["invalid"]
-    batch.invalid_sample = sample
-    batch.invalid_file.name = str(invalid_path.relative_to(settings.MEDIA_ROOT))
-    batch.state = Batch.State.CHECKED
-    batch.save()
+    result = {
+        "total_rows": counts["total"],
+        "checked_rows": counts["total"],
+        "invalid_rows": counts["invalid"],
+        "valid_rows": counts["total"] - counts["invalid"],
+        "invalid_sample": sample,
+        "invalid_file": str(invalid_path.relative_to(settings.MEDIA_ROOT)),
+        "state": Batch.State.CHECKED,
+    }
+    for name, value in result.items():
+        setattr(batch, name, value)
+    if not progress.update(**result):
+        raise CheckStopped
     return batch
 
 

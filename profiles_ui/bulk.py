@@ -131,6 +131,16 @@ def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(roles.SUBMIT, raise_exception=True)
+@require_POST
+def bulk_stop_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back to the mapping, which says who stopped the check and that nothing was sent."""
+    batch = visible_batch(request, pk)
+    if not batches.stop_check(batch, user=request.user):
+        return redirect("bulk_preview", pk=pk)  # it ended meanwhile: show how
+    return redirect("bulk_mapping", pk=pk)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
 def bulk_invalid_rows(request: HttpRequest, pk: int) -> FileResponse:
     batch = visible_batch(request, pk)
     if not batch.invalid_file:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("bulk/<int:pk>/", bulk.bulk_progress, name="bulk_progress"),
     path("bulk/<int:pk>/mapping/", bulk.bulk_mapping, name="bulk_mapping"),
     path("bulk/<int:pk>/preview/", bulk.bulk_preview, name="bulk_preview"),
+    path("bulk/<int:pk>/stop-check/", bulk.bulk_stop_check, name="bulk_stop_check"),
     path("bulk/<int:pk>/invalid.csv", bulk.bulk_invalid_rows, name="bulk_invalid_rows"),
     path("bulk/<int:pk>/cancel/", bulk.bulk_cancel, name="bulk_cancel"),
     path("bulk/<int:pk>/report.csv", bulk.bulk_report, name="bulk_report"),

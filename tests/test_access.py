@@ -58,6 +58,9 @@ ROUTES: dict[str, Route] = {
     "bulk_report": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_cancel": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_retry": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_stop_check": Route(
+        allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
+    ),
     "sandbox:index": Route(),
     "sandbox:databases": Route(),
     "sandbox:resources": Route(),

@@ -221,3 +221,50 @@ def test_a_check_in_worker_processes_plans_and_reports_as_one_process(
     assert spread.invalid_file.read() == alone.invalid_file.read()
     plan = ("index", "first_row", "row_count", "rows", "identifiers", "body_sha256")
     assert list(spread.chunks.values_list(*plan)) == list(alone.chunks.values_list(*plan))
+
+
+def test_a_check_can_be_stopped_and_stops_at_its_next_progress_save(
+    marketer, settings, monkeypatch
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    batch = upload(marketer, csv_bytes(people(30)))
+    map_columns(marketer, batch)  # queued: no worker runs it yet
+    batch.refresh_from_db()
+    assert batch.state == Batch.State.CHECKING
+    page = marketer.get(reverse("bulk_preview", args=[batch.pk])).content.decode()
+    assert "Stop the check" in page
+
+    monkeypatch.setattr(batches, "PROGRESS_EVERY", 10)
+    read = batches.selected_rows
+
+    handed: list[int] = []
+
+    def stopped_midway(batch: Batch):
+        for index, (number, row) in enumerate(read(batch)):
+            if index == 15:  # the user stops it while the worker is at row 16
+                response = marketer.post(reverse("bulk_stop_check", args=[batch.pk]))
+                assert response.url == reverse("bulk_mapping", args=[batch.pk])
+            handed.append(number)
+            yield number, row
+
+    monkeypatch.setattr(batches, "selected_rows", stopped_midway)
+    batches.run_check(batch.pk)
+
+    assert len(handed) == 20  # it read no row past its next progress save
+    batch.refresh_from_db()
+    assert (batch.state, batch.checked_rows, batch.total_rows) == (Batch.State.DRAFT, 10, 0)
+    page = marketer.get(reverse("bulk_mapping", args=[batch.pk])).content.decode()
+    assert "The check stopped: marketer stopped it after 10 rows; nothing was sent." in page
+
+
+def test_stopping_a_check_that_has_ended_changes_nothing(marketer, make_user):
+    batch = checked(marketer, csv_bytes(people(2)))
+    other = Client()
+    other.force_login(make_user("marketer", username="another-marketer"))
+    assert other.post(reverse("bulk_stop_check", args=[batch.pk])).status_code == 404
+
+    response = marketer.post(reverse("bulk_stop_check", args=[batch.pk]))
+
+    assert response.url == reverse("bulk_preview", args=[batch.pk])
+    batch.refresh_from_db()
+    assert batch.state == Batch.State.CHECKED
