@@ -5,7 +5,7 @@ from pathlib import Path
 from django import forms
 
 from profiles_ui import catalog
-from profiles_ui.altcraft.channels import CHANNELS
+from profiles_ui.altcraft.channels import CHANNELS, PUSH_PROVIDERS
 from profiles_ui.altcraft.fields import SYSTEM_FIELDS
 from profiles_ui.altcraft.matching import MATCHING_MODES
 from profiles_ui.altcraft.operations import OPERATIONS
@@ -89,12 +89,19 @@ def field_choices(custom: list[catalog.FieldInfo]) -> list[tuple[str, str]]:
 
 
 def subscription_choices(resources: list[catalog.Resource]) -> list[tuple[str, str]]:
+    """Per resource, a subscription of each of its channels whose cells hold the identifier;
+    push, identified by provider and subscription ID, once per provider."""
     choices = [("", "— no subscription —")]
     for resource in resources:
         for channel in resource.channels:
+            on = f"on {resource.name} ({resource.id})"
             if channel in SUBSCRIPTION_CHANNELS:
-                label = f"{CHANNELS[channel].label} on {resource.name} ({resource.id})"
-                choices.append((f"{channel}:{resource.id}", label))
+                choices.append((f"{channel}:{resource.id}", f"{CHANNELS[channel].label} {on}"))
+            elif channel == "push":
+                choices += [
+                    (f"push:{resource.id}:{provider}", f"Push, {provider} subscription ID, {on}")
+                    for provider in PUSH_PROVIDERS
+                ]
     return choices
 
 

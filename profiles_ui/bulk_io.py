@@ -223,8 +223,8 @@ class Mapper:
     identifier_key: str = "email"
     # (header, profile key, converter of a stripped text cell) per field column.
     _fields: list[tuple[str, str, Any]] = field(init=False)
-    # (header, channel, resource ID) per subscription column.
-    _subs: list[tuple[str, str, int]] = field(init=False)
+    # (header, channel, resource ID, push provider) per subscription column.
+    _subs: list[tuple[str, str, int, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._fields = []
@@ -235,8 +235,8 @@ class Mapper:
         self._subs = []
         for column in self.columns:
             if column.subscribe:
-                channel, _, resource = column.subscribe.partition(":")
-                self._subs.append((column.header, channel, int(resource)))
+                channel, resource, provider = parse_subscribe(column.subscribe)
+                self._subs.append((column.header, channel, resource, provider))
 
     def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
         """(profile, {profile path root: column}) for one row."""
@@ -261,14 +261,14 @@ class Mapper:
                 profile[key] = {"action": "unset"}
                 origin[key] = header
         subscriptions = []
-        for header, channel, resource_id in self._subs:
+        for header, channel, resource_id, provider in self._subs:
             value = row.get(header)
             if type(value) is str:
                 value = value.strip()
             if value is None or value == "":
                 continue
             origin[f"subscriptions[{len(subscriptions)}]"] = header
-            subscriptions.append(_subscription(channel, resource_id, value))
+            subscriptions.append(_subscription(channel, resource_id, value, provider))
         if subscriptions:
             profile["subscriptions"] = subscriptions
         return profile, origin
@@ -324,10 +324,21 @@ def _typed(value: str, field_type: str | None) -> Any:
     return value
 
 
-def _subscription(channel: str, resource_id: int, text: Any) -> dict:
+def parse_subscribe(subscribe: str) -> tuple[str, int, str]:
+    """(channel, resource ID, push provider) of a column's subscription: "<channel>:<resource>",
+    or for push, whose cells hold subscription IDs, "push:<resource>:<provider>"."""
+    channel, _, rest = subscribe.partition(":")
+    resource, _, provider = rest.partition(":")
+    return channel, int(resource), provider
+
+
+def _subscription(channel: str, resource_id: int, text: Any, provider: str = "") -> dict:
     """A batch subscription in the console's canonical shape (contract §13)."""
     sub: dict[str, Any] = {"resource_id": resource_id, "channel": channel}
-    if channel == "email":
+    if channel == "push":
+        sub["provider"] = provider
+        sub["subscription_id"] = text
+    elif channel == "email":
         sub["email_data"] = {"email": text}
     elif channel == "sms":
         sub["phone"] = text

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from altcraft_sandbox import dedup
-from altcraft_sandbox.models import Profile
+from altcraft_sandbox.models import Profile, Subscription
 from profiles_ui.models import Batch, Submission
-from tests.test_bulk_helpers import IMMEDIATE_TASKS, checked, csv_bytes, media, people
+from tests.test_bulk_helpers import IMMEDIATE_TASKS, checked, csv_bytes, media, people, upload
 
 __all__ = ["media"]
 
@@ -111,3 +111,23 @@ def test_cancel_stops_after_the_chunks_already_sent(support, settings):
     assert batch.state == Batch.State.CANCELLED
     assert [c.done for c in batch.chunks.order_by("index")] == [True, False, False]
     assert Profile.objects.count() == 10_000
+
+
+def test_a_push_column_subscribes_each_row_with_the_provider_mapped(support):
+    rows = [["a@example.com", "token-a"], ["b@example.com", ""], ["c@example.com", "token-c"]]
+    content = csv_bytes(rows, header=["email", "push_token"])
+    page = support.get(reverse("bulk_mapping", args=[upload(support, content).pk]))
+    assert "Push, ios-apns subscription ID, on Mobile push (4)" in page.content.decode()
+
+    batch = checked(support, content, {"push_token": "+push:4:ios-apns"})
+    assert (batch.valid_rows, batch.invalid_rows) == (3, 0)
+    batch = send(support, batch)
+
+    assert batch.state == Batch.State.FINISHED
+    pushed = Subscription.objects.filter(channel="push").values_list(
+        "profile__email", "resource_id", "provider", "identifier"
+    )
+    assert sorted(pushed) == [
+        ("a@example.com", 4, "ios-apns", "token-a"),
+        ("c@example.com", 4, "ios-apns", "token-c"),
+    ]
