@@ -73,15 +73,24 @@ class Progress:
     chunks_done: int
     rate: float  # rows per second
     seconds_left: float | None
+    # Failed rows whose request got no readable answer: Altcraft may have applied them.
+    unanswered: int
 
     @property
     def percent(self) -> int:
         return int(self.sent * 100 / self.planned) if self.planned else 100
 
 
+UNANSWERED_STATES = (Submission.State.TRANSPORT_FAILED, Submission.State.BAD_RESPONSE)
+
+
 def progress(batch: Batch) -> Progress:
     done = Q(done=True)
     totals = batch.chunks.aggregate(
+        # First: once "failed" names the total below, it no longer names the column.
+        unanswered=Coalesce(
+            Sum("failed", filter=done & Q(submission__state__in=UNANSWERED_STATES)), 0
+        ),
         chunks=Count("pk"),
         chunks_done=Count("pk", filter=done),
         sent=Coalesce(Sum("row_count", filter=done), 0),

@@ -183,6 +183,14 @@ def bulk_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @require_POST
 def bulk_retry(request: HttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
+    unanswered = batch_report.progress(batch).unanswered
+    if unanswered and request.POST.get("confirm_unanswered") != "yes":
+        messages.error(
+            request,
+            f"Retry: {unanswered} of the failed rows may already have been applied; tick "
+            "“Retry them anyway” to send them again.",
+        )
+        return redirect("bulk_progress", pk=pk)
     try:
         retry_batch = batch_sending.retry(batch, user=request.user)
     except batches.BatchError as exc:

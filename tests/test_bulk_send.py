@@ -131,3 +131,22 @@ def test_a_push_column_subscribes_each_row_with_the_provider_mapped(support):
         ("a@example.com", 4, "ios-apns", "token-a"),
         ("c@example.com", 4, "ios-apns", "token-c"),
     ]
+
+
+def test_retrying_rows_altcraft_never_answered_needs_a_confirmation(support, settings):
+    settings.SANDBOX_FAULTS_ENABLED = True
+    settings.SANDBOX_FAULTS = "drop; after"  # applied, then the answer is lost, every time
+    batch = send(support, checked(support, csv_bytes(people(3)), {"phone": ""}))
+    settings.SANDBOX_FAULTS_ENABLED = False
+    assert batch.chunks.get().submission.state == Submission.State.TRANSPORT_FAILED
+    progress = reverse("bulk_progress", args=[batch.pk])
+    page = support.get(progress).content.decode()
+    assert "3 of the failed rows were in requests Altcraft never answered" in page
+
+    refused = support.post(reverse("bulk_retry", args=[batch.pk]), follow=True)
+    assert "may already have been applied" in refused.content.decode()
+    assert not batch.retries.exists()
+
+    confirmed = support.post(reverse("bulk_retry", args=[batch.pk]), {"confirm_unanswered": "yes"})
+    assert confirmed.status_code == 302
+    assert batch.retries.count() == 1
