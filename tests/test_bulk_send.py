@@ -134,9 +134,10 @@ def test_a_push_column_subscribes_each_row_with_the_provider_mapped(support):
 
 
 def test_retrying_rows_altcraft_never_answered_needs_a_confirmation(support, settings):
+    batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     settings.SANDBOX_FAULTS_ENABLED = True
     settings.SANDBOX_FAULTS = "drop; after"  # applied, then the answer is lost, every time
-    batch = send(support, checked(support, csv_bytes(people(3)), {"phone": ""}))
+    batch = send(support, batch)
     settings.SANDBOX_FAULTS_ENABLED = False
     assert batch.chunks.get().submission.state == Submission.State.TRANSPORT_FAILED
     progress = reverse("bulk_progress", args=[batch.pk])
