@@ -25,7 +25,7 @@ from profiles_ui.bulk_io import NOT_AN_OBJECT, Mapper, column_of
 
 NOT_A_JSON_OBJECT = "the line is not a JSON object"
 BLOCK = 2_000  # rows sent to a worker process at once
-AHEAD = 2  # blocks in flight per process: enough to keep each one busy
+AHEAD = 4  # blocks in flight per process: each stays busy while this one catches up
 
 
 @dataclass(frozen=True)

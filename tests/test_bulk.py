@@ -210,7 +210,7 @@ def test_a_check_in_worker_processes_plans_and_reports_as_one_process(
             super().__init__(processes, **kwargs)
 
     monkeypatch.setattr(row_checks, "ProcessPoolExecutor", RecordedPool)
-    monkeypatch.setattr(row_checks, "BLOCK", 4)  # 8 blocks, more than are ever in flight
+    monkeypatch.setattr(row_checks, "BLOCK", 2)  # 15 blocks, more than are ever in flight
     settings.BULK_CHECK_PROCESSES = 2
     spread = checked(marketer, content)
 

@@ -32,7 +32,7 @@ def numbered_rows(count: int) -> list[tuple[int, dict]]:
 
 
 def test_processes_give_the_same_checks_in_file_order(monkeypatch):
-    monkeypatch.setattr(row_checks, "BLOCK", 3)  # 7 blocks, more than are ever in flight
+    monkeypatch.setattr(row_checks, "BLOCK", 2)  # 10 blocks, more than are ever in flight
     rows = numbered_rows(20)
 
     alone = list(check_rows(rows, RULES, processes=1))
