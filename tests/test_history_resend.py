@@ -16,6 +16,16 @@ PRODUCTION = {
 }
 
 
+def sent_record(django_user_model, sandbox, email: str) -> Submission:
+    """A profiles/import the support user sent to the sandbox."""
+    return services.submit(
+        user=django_user_model.objects.get(username="support"),
+        connection=sandbox,
+        operation="profiles/import",
+        payload={"db_id": 1, "matching": "email", "email": email, "data": {}},
+    )
+
+
 def confirm_page(client, record: Submission) -> str:
     return client.get(reverse("history_resend", args=[record.pk])).content.decode()
 
@@ -84,13 +94,7 @@ def test_resend_creates_a_linked_record_and_opens_it(
     django_user_model,
 ):
     client = client_for("support")
-    user = django_user_model.objects.get(username="support")
-    first = services.submit(
-        user=user,
-        connection=sandbox,
-        operation="profiles/import",
-        payload={"db_id": 1, "matching": "email", "email": "re@example.com", "data": {}},
-    )
+    first = sent_record(django_user_model, sandbox, "re@example.com")
     response = client.post(reverse("history_resend", args=[first.pk]), {"reason": "lost"})
     again = Submission.objects.exclude(pk=first.pk).get()
     assert response.url == reverse("history_record", args=[again.pk])
@@ -106,13 +110,7 @@ def test_resend_creates_a_linked_record_and_opens_it(
 @pytest.mark.django_db(transaction=True)
 def test_the_same_resend_form_posted_twice_sends_once(client_for, sandbox, django_user_model):
     client = client_for("support")
-    user = django_user_model.objects.get(username="support")
-    first = services.submit(
-        user=user,
-        connection=sandbox,
-        operation="profiles/import",
-        payload={"db_id": 1, "matching": "email", "email": "twice@example.com", "data": {}},
-    )
+    first = sent_record(django_user_model, sandbox, "twice@example.com")
     page = client.get(reverse("history_resend", args=[first.pk]))
     token = page.context["form"]["form_token"].value()
     url = reverse("history_resend", args=[first.pk])
