@@ -1,10 +1,11 @@
 """Sending checked batches in the background, and cancelling, retrying and resuming them.
 
-`send` (the task) rebuilds each unsent chunk from the same rows, records it and delivers it
-over a few parallel streams. Crash safety rests on three facts: chunks are planned and stored
-before anything is sent; a chunk's body is rebuilt byte for byte from the file (its SHA-256
-is checked); a chunk's record is written before its request leaves and carries the chunk's
-Request-ID, so re-delivering it gets Altcraft's first answer and applies nothing twice.
+`send` (the task) reads each unsent chunk's body as the check wrote it, records it and
+delivers it over a few parallel streams. Crash safety rests on three facts: chunks are planned
+and their bodies written before anything is sent; a chunk's body is read back byte for byte
+(its SHA-256 is checked); a chunk's record is written before its request leaves and carries
+the chunk's Request-ID, so re-delivering it gets Altcraft's first answer and applies nothing
+twice.
 Outcomes are counted from each chunk's record, once, when the chunk is settled.
 """
 
@@ -14,7 +15,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,19 +25,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from profiles_ui import services
-from profiles_ui.altcraft.batching import split_into_chunks
 from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.batch_report import row_outcomes
 from profiles_ui.batches import (
     CHUNK_FORMAT,
     BatchError,
-    envelope,
-    file_info,
-    mapper_for,
+    chunk_body_path,
     queue_check,
-)
-from profiles_ui.bulk_io import (
-    read_rows,
+    remove_chunk_bodies,
 )
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Batch, BatchChunk, Submission
@@ -95,9 +90,12 @@ def send(batch_id: int) -> None:
 
 
 def _finish(batch_id: int, state: str, error: str = "") -> None:
-    Batch.objects.filter(pk=batch_id, state=Batch.State.RUNNING).update(
+    finished = Batch.objects.filter(pk=batch_id, state=Batch.State.RUNNING).update(
         state=state, finished_at=timezone.now(), error=error
     )
+    if finished:
+        # A final batch is never sent again: a retry checks its rows anew from the upload.
+        remove_chunk_bodies(Batch.objects.get(pk=batch_id))
 
 
 def _heartbeat(batch_id: int, stop: threading.Event) -> None:
@@ -110,9 +108,8 @@ def _heartbeat(batch_id: int, stop: threading.Event) -> None:
 
 def _send_chunks(batch: Batch, connection: Connection) -> None:
     streams = max(1, settings.BULK_STREAMS)
-    # A slot per stream and one more, taken before the next body is built: that body is
-    # ready when a stream frees, instead of the stream waiting while it is built. At most
-    # `streams` + 1 bodies are in memory.
+    # A slot per stream and one more, taken before the next body is read: that body is
+    # ready when a stream frees. At most `streams` + 1 bodies are in memory.
     slots = threading.BoundedSemaphore(streams + 1)
     with ThreadPoolExecutor(streams, thread_name_prefix=f"batch-{batch.pk}") as pool:
         futures = []
@@ -133,41 +130,20 @@ def _send_chunks(batch: Batch, connection: Connection) -> None:
 
 
 def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
-    """Each unsent chunk and its body, rebuilt from the same rows as when it was planned."""
-    todo = list(
-        batch.chunks.filter(done=False).order_by("index").values_list("pk", "index", flat=False)
-    )
-    if not todo:
-        return
-    mapper = mapper_for(batch)
-    params = envelope(batch)
-    rows = read_rows(Path(batch.file.path), file_info(batch))
-    for pk, _index in todo:
-        chunk = BatchChunk.objects.get(pk=pk)
-        with gc_paused():  # a chunk's profiles are not in any cycle (see check)
-            profiles = [mapper.map(row)[0] for row in _take(rows, chunk.rows)]
-            bodies = list(split_into_chunks(profiles, fmt=CHUNK_FORMAT, envelope=params))
-        body = bodies[0].body if len(bodies) == 1 else b""
-        if hashlib.sha256(body).hexdigest() != chunk.body_sha256:
+    """Each unsent chunk and the body the check wrote for it, checked against its plan."""
+    todo = batch.chunks.filter(done=False).order_by("index").defer("rows", "identifiers")
+    for chunk in list(todo):
+        try:
+            body = chunk_body_path(batch, chunk.index).read_bytes()
+        except FileNotFoundError:
+            body = None
+        if body is None or hashlib.sha256(body).hexdigest() != chunk.body_sha256:
             raise BatchError(
-                f"chunk {chunk.index + 1} no longer matches its plan: the file or the "
-                "connection's settings changed since the batch was checked"
+                f"chunk {chunk.index + 1}'s body is missing or has changed since the batch "
+                "was checked; nothing more was sent"
             )
-        chunk.rows = chunk.identifiers = []  # not needed to send; keep memory flat
-        del profiles, bodies  # not kept alive while this generator waits for a free stream
         yield chunk, body
-        del body
-
-
-def _take(rows: Iterator[tuple[int, dict]], wanted: list[int]) -> Iterator[dict]:
-    """The rows numbered `wanted` (ascending), read on from where the last chunk stopped."""
-    for number in wanted:
-        for current, row in rows:
-            if current == number:
-                yield row
-                break
-        else:
-            raise BatchError(f"row {number} is missing from the file")
+        del body  # not kept alive while this generator waits for a free stream
 
 
 def _cancelled(batch: Batch) -> bool:
@@ -177,7 +153,7 @@ def _cancelled(batch: Batch) -> bool:
 def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body: bytes) -> None:
     try:
         # Asked again as the chunk's stream takes it, so a cancel stops the very next chunk
-        # even when its body was built ahead.
+        # even when its body was read ahead.
         if _cancelled(batch):
             return
         record = _record_for(batch, connection, chunk, body)
@@ -185,6 +161,8 @@ def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body
             record = services.deliver(record, connection)
         with gc_paused():  # the answer's 10,000 results, read into outcomes
             settle(chunk, record)
+        # Its record keeps the body now; a resumed batch skips a settled chunk.
+        chunk_body_path(batch, chunk.index).unlink(missing_ok=True)
     finally:
         close_old_connections()
         db_connection.close()
@@ -230,9 +208,11 @@ def settle(chunk: BatchChunk, record: Submission) -> None:
 def cancel(batch: Batch) -> None:
     """Stop after the chunks already sent; a batch not started yet stops at once."""
     Batch.objects.filter(pk=batch.pk, state__in=Batch.ACTIVE_STATES).update(cancel_requested=True)
-    Batch.objects.filter(pk=batch.pk, state=Batch.State.QUEUED).update(
+    cancelled = Batch.objects.filter(pk=batch.pk, state=Batch.State.QUEUED).update(
         state=Batch.State.CANCELLED, finished_at=timezone.now()
     )
+    if cancelled:
+        remove_chunk_bodies(batch)
 
 
 # What a retry keeps of its parent: the file, where it goes and how rows are read.

@@ -2,15 +2,18 @@
 
 The life of a batch: `start` saves and sniffs the upload (draft); `queue_check` hands the
 check to a worker (checking); `check` reads every row once, maps and validates it, writes the
-invalid rows to a file and plans the chunks of valid rows, each with its Request-ID
-(checked). Sending, resuming and retrying are in `batch_sending`; counting outcomes and the
-report in `batch_report`.
+invalid rows to a file and plans the chunks of valid rows, each with its Request-ID and its
+body written to a file of its own (checked): what is sent is exactly what was checked.
+Sending, resuming and retrying are in `batch_sending`; counting outcomes and the report in
+`batch_report`.
 """
 
 import csv
 import hashlib
 import json
 import logging
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -84,6 +87,19 @@ def start(upload: UploadedFile, *, user: AbstractBaseUser, connection: Connectio
 
 def file_info(batch: Batch) -> FileInfo:
     return FileInfo(batch.kind, batch.encoding, batch.delimiter, batch.headers)
+
+
+def chunk_folder(batch: Batch) -> Path:
+    """Where the check leaves each planned chunk's body until that chunk has been sent."""
+    return Path(batch.file.path).with_name(f"batch-{batch.pk}-chunks")
+
+
+def chunk_body_path(batch: Batch, index: int) -> Path:
+    return chunk_folder(batch) / f"chunk-{index}.{CHUNK_FORMAT}"
+
+
+def remove_chunk_bodies(batch: Batch) -> None:
+    shutil.rmtree(chunk_folder(batch), ignore_errors=True)
 
 
 def columns(batch: Batch) -> list[Column]:
@@ -270,6 +286,8 @@ def check(batch: Batch) -> Batch:
     large = batch.estimated_rows >= settings.BULK_CHECK_PARALLEL_FROM
     processes = settings.BULK_CHECK_PROCESSES if large else 1
     batch.chunks.all().delete()
+    remove_chunk_bodies(batch)
+    chunk_folder(batch).mkdir(parents=True)
     invalid_path = Path(batch.file.path).with_name(f"batch-{batch.pk}-invalid.csv")
     plan = _Plan([], [])
     counts = {"total": 0, "invalid": 0}
@@ -341,6 +359,7 @@ def _store_chunk(
     start_at = first - plan.offset
     end_at = start_at + len(profiles)
     rows = plan.rows[start_at:end_at]
+    _write_body(chunk_body_path(batch, index), body)
     BatchChunk.objects.create(
         batch=batch,
         index=index,
@@ -353,6 +372,16 @@ def _store_chunk(
     )
     del plan.rows[:end_at], plan.identifiers[:end_at]
     plan.offset += end_at
+
+
+def _write_body(path: Path, body: bytes) -> None:
+    # Renamed into place only once whole: a body file is either complete or absent.
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as out:
+        out.write(body)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
 
 
 def _problem_text(problems: dict[str, list[str]]) -> str:

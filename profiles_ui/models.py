@@ -264,8 +264,8 @@ class Batch(models.Model):
 class BatchChunk(models.Model):
     """One planned request of a batch: which rows, under which Request-ID, and what came back.
 
-    Planned (with its Request-ID) before anything is sent, so a resumed batch rebuilds the
-    same body from the same rows and Altcraft's deduplication recognises it.
+    Planned (with its Request-ID, and its body written to a file) before anything is sent, so
+    a resumed batch sends the same body again and Altcraft's deduplication recognises it.
     """
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile, Subscription
+from profiles_ui.batches import chunk_body_path, chunk_folder
 from profiles_ui.models import Batch, Submission
 from tests.test_bulk_helpers import IMMEDIATE_TASKS, checked, csv_bytes, media, people, upload
 
@@ -47,6 +48,31 @@ def test_25000_rows_go_in_three_chunks_each_one_record(support):
     assert sorted(r.request_id for r in records) == sorted(c.request_id for c in chunks)
     assert {r.state for r in records} == {Submission.State.SUCCEEDED}
     assert Profile.objects.filter(database_id=1).count() == 25_000
+
+
+def test_each_chunk_goes_out_as_the_check_wrote_it_and_its_file_then_goes(support):
+    batch = checked(support, csv_bytes(people(3)), {"phone": ""})
+    written = chunk_body_path(batch, 0).read_bytes()
+    with batch.file.open("wb") as upload_file:  # the upload changes: what was checked goes
+        upload_file.write(csv_bytes([["other@example.com", "Other", "1", ""]]))
+    batch = send(support, batch)
+    assert batch.state == Batch.State.FINISHED
+    assert batch.chunks.get().submission.request_body.encode() == written
+    assert Profile.objects.filter(email="user0@example.com").exists()
+    assert not chunk_folder(batch).exists()
+
+
+def test_a_chunk_body_changed_after_the_check_is_not_sent(support):
+    batch = checked(support, csv_bytes(people(3)), {"phone": ""})
+    chunk_body_path(batch, 0).write_bytes(b'{"db_id":1,"data":[]}')
+    batch = send(support, batch)
+    assert batch.state == Batch.State.FAILED
+    assert batch.error == (
+        "chunk 1's body is missing or has changed since the batch was checked; "
+        "nothing more was sent"
+    )
+    assert not Submission.objects.exists()
+    assert not Profile.objects.exists()
 
 
 def test_report_has_one_line_per_row_with_its_profile_id(support):
@@ -95,6 +121,7 @@ def test_cancel_before_a_worker_starts_sends_nothing(support, settings):
     batch.refresh_from_db()
     assert batch.state == Batch.State.CANCELLED
     assert {line["result"] for line in report(support, batch)} == {"not sent"}
+    assert not chunk_folder(batch).exists()
 
 
 def test_cancel_stops_after_the_chunks_already_sent(support, settings):
@@ -111,6 +138,7 @@ def test_cancel_stops_after_the_chunks_already_sent(support, settings):
     assert batch.state == Batch.State.CANCELLED
     assert [c.done for c in batch.chunks.order_by("index")] == [True, False, False]
     assert Profile.objects.count() == 10_000
+    assert not chunk_folder(batch).exists()
 
 
 def test_a_push_column_subscribes_each_row_with_the_provider_mapped(support):
