@@ -1,18 +1,21 @@
 """Benchmark a bulk import end to end, on PostgreSQL, in a throwaway database (`make bench`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/altcraft_console .venv/bin/python \
-        bench/bench_bulk.py [--rows 100000] [--streams 4]
+        bench/bench_bulk.py [--rows 100000] [--streams 4] [--sandbox-processes 2]
 
-A web process (`manage.py serve`: the console and the sandbox) and a task worker (db_worker) run as
-they do under `make run`. The script uploads a CSV of --rows rows with 7 subscription
-columns, maps it, checks it, sends it, and stops the clock when the last chunk's answer is
-recorded. It reports, with the issue's goals:
+A web process (`manage.py serve`) and a task worker (db_worker) run as they do under
+`make run`. The sandbox, standing in for Altcraft's servers, answers from processes of its own
+(`manage.py serve --processes`), so the console's memory is its own and the streams' requests
+are worked on in parallel, as Altcraft works on them. The script uploads a CSV of --rows rows
+with 7 subscription columns, maps it, checks it, sends it, and stops the clock when the last
+chunk's answer is recorded. It reports, with the issue's goals:
 
 - rows/s end to end (upload to the last chunk acknowledged by the sandbox);
 - the same rows sent one request per profile, for the first 2,000 rows (a Postman runner);
 - pre-built chunk bodies posted to /sandbox/api/noop, which only reads them (the limit);
 - console-side share of the time: the time no chunk was at the sandbox;
-- CPU time of each process, the worker's with that of the processes it starts to check;
+- CPU time of each process with that of the processes it starts (the worker's check
+  processes, the sandbox's copies);
 - peak memory (VmHWM) of the web and worker processes, and of each check process.
 """
 
@@ -246,6 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument("--sandbox-processes", type=int, default=2)
     args = parser.parse_args()
     admin, url = throwaway_database(os.environ["DATABASE_URL"])
     port, sandbox_port = 8765, 8766
@@ -273,12 +277,13 @@ def main() -> None:
     for command in (["migrate", "-v0"], ["seed_demo"], ["seed_sandbox"]):
         subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
 
-    def serve(at: int) -> subprocess.Popen:
-        command = [*manage, "serve", "--noreload", "--skip-checks", f"127.0.0.1:{at}"]
-        return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    def serve(at: int, processes: int = 1) -> subprocess.Popen:
+        command = [*manage, "serve", "--noreload", "--skip-checks", f"--processes={processes}"]
+        return subprocess.Popen(
+            [*command, f"127.0.0.1:{at}"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
+        )
 
-    # The sandbox answers from a process of its own, so the console's memory is its own.
-    web, sandbox_server = serve(port), serve(sandbox_port)
+    web, sandbox_server = serve(port), serve(sandbox_port, args.sandbox_processes)
     worker_command = [*manage, "db_worker", "--interval", "0.05", "--no-startup-delay"]
     worker = subprocess.Popen(worker_command, cwd=ROOT, env=env)
     processes = {"web": web, "worker": worker, "sandbox": sandbox_server}
@@ -289,7 +294,8 @@ def main() -> None:
         wait_until_up(sandbox)
         session = log_in(base)
         print(
-            f"== bulk import of {args.rows:,} rows, 7 subscription columns, {args.streams} streams"
+            f"== bulk import of {args.rows:,} rows, 7 subscription columns, {args.streams} streams,"
+            f" sandbox in {args.sandbox_processes} processes"
         )
         cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
         children = ChildMemory(worker.pid)

@@ -9,8 +9,6 @@ bytes travel between processes faster than the dicts they were made from.
 
 import multiprocessing
 import os
-import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,6 +20,7 @@ from profiles_ui.altcraft.batching import encode_item
 from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.altcraft.validation import validate_profile
 from profiles_ui.bulk_io import NOT_AN_OBJECT, Mapper, column_of
+from profiles_ui.processes import exit_with
 
 NOT_A_JSON_OBJECT = "the line is not a JSON object"
 BLOCK = 2_000  # rows sent to a worker process at once
@@ -106,7 +105,7 @@ def check_rows(
     # fork; each worker then starts with it loaded instead of importing it again.
     context.set_forkserver_preload([__name__])
     pool = ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+        processes, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
     )
     with pool:
         pending: deque[tuple[tuple, Future[list[Checked]]]] = deque()
@@ -120,24 +119,6 @@ def check_rows(
         finally:
             for _, future in pending:
                 future.cancel()
-
-
-def _exit_with(client: int) -> None:
-    """Ends this worker process once the process that uses the pool is gone.
-
-    A task worker killed mid-check (SIGKILL, out of memory) would otherwise leave its check
-    processes, and the forkserver that each of them keeps alive, waiting forever.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            try:
-                os.kill(client, 0)
-            except (ProcessLookupError, PermissionError):  # gone, or its number reused
-                os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-client", daemon=True).start()
 
 
 def _finished(

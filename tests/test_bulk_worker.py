@@ -4,12 +4,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -17,6 +13,7 @@ from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile
 from profiles_ui import batch_report
 from profiles_ui.models import Batch, Submission
+from tests.processes import ROOT, database_url, wait_for
 from tests.test_bulk_helpers import checked, csv_bytes, media, people
 
 __all__ = ["media"]
@@ -25,25 +22,15 @@ pytestmark = [
     pytest.mark.usefixtures("media"),
     pytest.mark.django_db(transaction=True),
 ]
-ROOT = Path(__file__).resolve().parent.parent
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # A Redis database of its own, so this test neither takes nor leaves jobs in anyone's queue.
 RQ_REDIS = "redis://127.0.0.1:6379/14"
 
 
-def worker_database_url() -> str:
-    """DATABASE_URL of the test database pytest-django created, for a worker process."""
-    db = django_settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{db['NAME']}"))
-
-
 def start_worker(settings, *command: str, **env: str) -> subprocess.Popen:
     environment = {
         **os.environ,
-        "DATABASE_URL": worker_database_url(),
+        "DATABASE_URL": database_url(),
         "SANDBOX_BASE_URL": settings.SANDBOX_BASE_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "ALTCRAFT_RETRY_BACKOFF": "0.01",
@@ -60,13 +47,6 @@ def stop(worker: subprocess.Popen) -> None:
     if worker.poll() is None:
         worker.kill()
     worker.wait(timeout=10)
-
-
-def wait_for(predicate, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def state(batch: Batch) -> str:

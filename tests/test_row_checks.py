@@ -5,13 +5,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from profiles_ui import row_checks
 from profiles_ui.bulk_io import Column, Mapper
 from profiles_ui.row_checks import Rules, check_rows
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, children, running
 
 RULES = Rules(
     mapper=Mapper([Column("email", "email"), Column("phone", "phones")], {}),
@@ -63,26 +61,6 @@ for _ in row_checks.check_rows(endless(), RULES, processes=2):
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(stat[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its parent has not read its status yet
-
-
 def test_check_processes_end_when_the_process_using_them_is_killed():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     user = subprocess.Popen(  # noqa: S603 - this interpreter, with the script above
@@ -90,13 +68,13 @@ def test_check_processes_end_when_the_process_using_them_is_killed():
     )
     try:
         assert user.stdout.readline() == b"checking\n"
-        server = _children(user.pid)
-        workers = [pid for each in server for pid in _children(each)]
+        server = children(user.pid)
+        workers = [pid for each in server for pid in children(each)]
         assert workers  # the pool starts its processes as blocks arrive
     finally:
         user.send_signal(signal.SIGKILL)
         user.wait()
     deadline = time.monotonic() + 10
-    while any(_running(pid) for pid in server + workers) and time.monotonic() < deadline:
+    while any(running(pid) for pid in server + workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in server + workers if _running(pid)]
+    assert not [pid for pid in server + workers if running(pid)]
