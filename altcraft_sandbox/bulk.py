@@ -31,6 +31,10 @@ def loaded_json(value: object) -> object:
 
 
 def timestamp(value: datetime.datetime) -> object:
+    """A timestamp column's value for every row of a write. COPY reads it as text, and
+    psycopg formatting a datetime for each of 90,000 rows took half of the whole COPY."""
+    if connection.vendor == "postgresql":
+        return value.isoformat()
     return connection.ops.adapt_datetimefield_value(value)
 
 
