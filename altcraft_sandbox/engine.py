@@ -68,7 +68,8 @@ class Workspace:
         self.field_types = database.field_types()
         self.profiles: dict[str, ProfileRow] = {}
         self.phones: dict[str, list[str]] = {}
-        self.subs: dict[str, list[SubRow]] = defaultdict(list)
+        # Each profile's subscriptions by their key (resource, channel, provider, identifier).
+        self.subs: dict[str, dict[tuple, SubRow]] = defaultdict(dict)
         self.new: set[str] = set()
         self.changed: set[str] = set()
         self.entries: list[tuple[str, int, dict, str]] = []
@@ -144,7 +145,7 @@ class Workspace:
         rows = bulk.select_any(Subscription, SUB_COLUMNS, {}, "profile_id", ids)
         for values in sorted(rows, key=lambda row: row[0]):
             sub = SubRow(*values[:-2], *map(bulk.loaded_json, values[-2:]))
-            self.subs[sub.profile_id].append(sub)
+            self.subs[sub.profile_id].setdefault(self._key(sub), sub)
             self.by_sub[(sub.channel, sub.identifier)].append(sub)
 
     # Matching ----------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class Workspace:
                 for pid, subs in self.subs.items()
                 if any(
                     _same_value(s.custom_fields.get(lookup.field_name), lookup.field_value, None)
-                    for s in subs
+                    for s in subs.values()
                 )
             }
         found: set[str] = set()
@@ -313,7 +314,8 @@ class Workspace:
         return profile.id
 
     def _apply_subscription(self, pid: str, change: SubscriptionChange) -> None:
-        sub = next((s for s in self.subs[pid] if self._key(s) == change.key), None)
+        key = change.key
+        sub = self.subs[pid].get(key)
         if sub is None:
             sub = SubRow(
                 None,
@@ -327,7 +329,7 @@ class Workspace:
                 {},
                 [],
             )
-            self.subs[pid].append(sub)
+            self.subs[pid][key] = sub
             self.by_sub[(sub.channel, sub.identifier)].append(sub)
         if change.status is not None and change.status != KEEP:
             sub.status = change.status
@@ -384,7 +386,7 @@ class Workspace:
             ["profile_id", "database_id", "phone"],
             [(pid, db, phone) for pid in self.changed for phone in dict.fromkeys(self.phones[pid])],
         )
-        changed = [sub for subs in self.subs.values() for sub in subs if sub.changed]
+        changed = [sub for subs in self.subs.values() for sub in subs.values() if sub.changed]
         bulk.insert(
             Subscription,
             [*SUB_COLUMNS[1:], "database_id", "created_at", "updated_at"],
