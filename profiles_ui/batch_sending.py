@@ -158,7 +158,7 @@ def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body
             return
         record = _record_for(batch, connection, chunk, body)
         if record.state == Submission.State.PENDING:
-            record = services.deliver(record, connection)
+            record = services.deliver(record, connection, body)
         with gc_paused():  # the answer's 10,000 results, read into outcomes
             settle(chunk, record)
         # Its record keeps the body now; a resumed batch skips a settled chunk.

@@ -167,16 +167,18 @@ def record_pending(
     )
 
 
-def deliver(record: Submission, connection: Connection) -> Submission:
+def deliver(record: Submission, connection: Connection, body: bytes | None = None) -> Submission:
     """Send a pending record's body and finalise it.
 
     Safe to call again for a record left pending by a crash: the same Request-ID goes out, so
     Altcraft answers a request it already applied with its first answer and applies nothing.
+    `body` is the record's body as bytes, where the caller has them: a batch chunk's is up to
+    10 MB, and each parallel stream would otherwise hold a second copy while it sends.
     """
     try:
         response = client_for(connection).send(
             record.operation,
-            record.request_body.encode(),
+            body if body is not None else record.request_body.encode(),
             fmt=record.format,
             token=connection.token(),
             token_placement=connection.token_placement,
