@@ -25,12 +25,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from profiles_ui import services
+from profiles_ui.altcraft.batching import body_prefix
 from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.batch_report import row_outcomes
 from profiles_ui.batches import (
     CHUNK_FORMAT,
     BatchError,
     chunk_body_path,
+    envelope,
     queue_check,
     remove_chunk_bodies,
 )
@@ -130,8 +132,10 @@ def _send_chunks(batch: Batch, connection: Connection) -> None:
 
 
 def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
-    """Each unsent chunk and the body the check wrote for it, checked against its plan."""
+    """Each unsent chunk and the body the check wrote for it, checked against its plan and
+    against the connection as it is now (where the token goes)."""
     todo = batch.chunks.filter(done=False).order_by("index").defer("rows", "identifiers")
+    prefix = body_prefix(envelope(batch), CHUNK_FORMAT)
     for chunk in list(todo):
         try:
             body = chunk_body_path(batch, chunk.index).read_bytes()
@@ -141,6 +145,11 @@ def _bodies(batch: Batch) -> Iterator[tuple[BatchChunk, bytes]]:
             raise BatchError(
                 f"chunk {chunk.index + 1}'s body is missing or has changed since the batch "
                 "was checked; nothing more was sent"
+            )
+        if not body.startswith(prefix):
+            raise BatchError(
+                f"the connection {batch.connection!r} has changed since the batch was checked "
+                "(where its token goes); nothing more was sent"
             )
         yield chunk, body
         del body  # not kept alive while this generator waits for a free stream

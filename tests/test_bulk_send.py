@@ -10,7 +10,15 @@ from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile, Subscription
 from profiles_ui.batches import chunk_body_path, chunk_folder
 from profiles_ui.models import Batch, Submission
-from tests.test_bulk_helpers import IMMEDIATE_TASKS, checked, csv_bytes, media, people, upload
+from tests.test_bulk_helpers import (
+    IMMEDIATE_TASKS,
+    checked,
+    csv_bytes,
+    map_columns,
+    media,
+    people,
+    upload,
+)
 
 __all__ = ["media"]
 
@@ -73,6 +81,28 @@ def test_a_chunk_body_changed_after_the_check_is_not_sent(support):
     )
     assert not Submission.objects.exists()
     assert not Profile.objects.exists()
+
+
+def test_a_connection_changed_after_the_check_sends_nothing(support, settings):
+    cloud = {
+        "name": "cloud",
+        "label": "Cloud",
+        "base_url": settings.SANDBOX_BASE_URL,
+        "token_env": settings.SANDBOX_TOKEN_ENV,
+        "token_placement": "body",
+    }
+    settings.ALTCRAFT_CONNECTIONS = [cloud]
+    batch = upload(support, csv_bytes(people(3)), connection="cloud")
+    map_columns(support, batch, {"phone": ""})
+    batch.refresh_from_db()
+    settings.ALTCRAFT_CONNECTIONS = [{**cloud, "token_placement": "bearer"}]
+    batch = send(support, batch)
+    assert batch.state == Batch.State.FAILED
+    assert batch.error == (
+        "the connection 'cloud' has changed since the batch was checked (where its token "
+        "goes); nothing more was sent"
+    )
+    assert not Submission.objects.exists()
 
 
 def test_report_has_one_line_per_row_with_its_profile_id(support):

@@ -35,6 +35,11 @@ def _frame(envelope: dict, fmt: str) -> tuple[bytes, bytes, bytes]:
     raise PayloadError(f"unknown format {fmt!r}")
 
 
+def body_prefix(envelope: dict, fmt: str) -> bytes:
+    """How every chunk split_into_chunks makes with this envelope begins."""
+    return _frame(envelope, fmt)[0]
+
+
 def encode_item(profile: dict, fmt: str) -> bytes:
     """One profile as it stands in a batch body: what split_into_chunks(encoded=True) takes."""
     if fmt == "json":
