@@ -70,17 +70,20 @@ def test_each_chunk_goes_out_as_the_check_wrote_it_and_its_file_then_goes(suppor
     assert not chunk_folder(batch).exists()
 
 
+def failed_sending_nothing(batch: Batch, error: str) -> None:
+    assert (batch.state, batch.error) == (Batch.State.FAILED, error)
+    assert not Submission.objects.exists()
+    assert not Profile.objects.exists()
+
+
 def test_a_chunk_body_changed_after_the_check_is_not_sent(support):
     batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     chunk_body_path(batch, 0).write_bytes(b'{"db_id":1,"data":[]}')
-    batch = send(support, batch)
-    assert batch.state == Batch.State.FAILED
-    assert batch.error == (
+    failed_sending_nothing(
+        send(support, batch),
         "chunk 1's body is missing or has changed since the batch was checked; "
-        "nothing more was sent"
+        "nothing more was sent",
     )
-    assert not Submission.objects.exists()
-    assert not Profile.objects.exists()
 
 
 def test_a_connection_changed_after_the_check_sends_nothing(support, settings):
@@ -96,13 +99,11 @@ def test_a_connection_changed_after_the_check_sends_nothing(support, settings):
     map_columns(support, batch, {"phone": ""})
     batch.refresh_from_db()
     settings.ALTCRAFT_CONNECTIONS = [{**cloud, "token_placement": "bearer"}]
-    batch = send(support, batch)
-    assert batch.state == Batch.State.FAILED
-    assert batch.error == (
+    failed_sending_nothing(
+        send(support, batch),
         "the connection 'cloud' has changed since the batch was checked (where its token "
-        "goes); nothing more was sent"
+        "goes); nothing more was sent",
     )
-    assert not Submission.objects.exists()
 
 
 def test_report_has_one_line_per_row_with_its_profile_id(support):
