@@ -92,6 +92,7 @@ def test_example_numbers_with_other_last_digits_read_as_parse_reads_them(example
         ("+16135550123", None),  # Canada, found further along them
         ("+70000000000", "not a valid E.164 phone number"),  # an unallocated range
         ("+99912345678", "not a valid E.164 phone number"),  # no such country code
+        ("+12", "not a valid E.164 phone number"),  # too short to be a number
         ("+7", "not a valid E.164 phone number (+ and country code, digits only)"),
     ],
 )

@@ -81,6 +81,14 @@ def test_preview_counts_and_shows_problems_on_their_column(marketer):
     assert "Send the 3 valid rows only" in page
 
 
+def test_a_phone_with_no_such_country_code_is_an_invalid_row(marketer):
+    rows = [*people(1), ["b@example.com", "B", "1", "+99912345678"]]
+    batch = checked(marketer, csv_bytes(rows))
+    assert (batch.state, batch.valid_rows, batch.invalid_rows) == (Batch.State.CHECKED, 1, 1)
+    (cells,) = [c for c in batch.invalid_sample[0]["cells"] if c[0] == "phone"]
+    assert cells[2] == ["'+99912345678' is not a valid E.164 phone number"]
+
+
 def test_invalid_rows_file_lists_every_invalid_row_with_its_problems(marketer):
     rows = [["bad1", "A", "1", ""], *people(2), ["bad2", "B", "x", ""]]
     batch = checked(marketer, csv_bytes(rows))

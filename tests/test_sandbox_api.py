@@ -99,6 +99,13 @@ def test_invalid_input_is_400_naming_the_field(api):
     assert answer.text.startswith("data.subscriptions[0].phone: not a valid E.164 phone number")
 
 
+def test_a_phone_with_no_such_country_code_is_400_naming_the_field(api):
+    data = {"email": EMAIL, "phones": ["+99912345678"]}
+    answer = api.post("profiles/import", {"db_id": 1, "email": EMAIL, "data": data})
+    assert answer.error == 400
+    assert answer.text == "data.phones: '+99912345678' is not a valid E.164 phone number"
+
+
 def test_malformed_json_is_400(api):
     answer = api.post("profiles/import", b'{"db_id": 1,')
     assert answer.error == 400

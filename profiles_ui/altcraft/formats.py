@@ -102,7 +102,8 @@ def _phone_number_problem(value: str) -> str | None:
 
 
 def parse_e164(value: str) -> phonenumbers.PhoneNumber:
-    """phonenumbers.parse(value, None) for a value _E164 matches, in a third of its time.
+    """phonenumbers.parse(value, None) for a value _E164 matches (with is_valid_number:
+    19 us instead of 49).
 
     Most of parse() is for what such a value never has: spaces, letters, extensions, an
     international dialling prefix. What is left is splitting off the country code; values
