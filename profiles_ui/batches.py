@@ -287,7 +287,7 @@ def check(batch: Batch) -> Batch:
     processes = settings.BULK_CHECK_PROCESSES if large else 1
     batch.chunks.all().delete()
     remove_chunk_bodies(batch)
-    chunk_folder(batch).mkdir(parents=True)
+    chunk_folder(batch).mkdir(parents=True, exist_ok=True)
     invalid_path = Path(batch.file.path).with_name(f"batch-{batch.pk}-invalid.csv")
     plan = _Plan([], [])
     counts = {"total": 0, "invalid": 0}
