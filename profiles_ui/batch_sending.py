@@ -77,27 +77,27 @@ def send(batch_id: int) -> None:
             raise BatchError(f"the connection {batch.connection!r} no longer exists")
         _send_chunks(batch, connection)
     except BatchError as exc:
-        _finish(batch_id, Batch.State.FAILED, str(exc))
+        _finish(batch, Batch.State.FAILED, str(exc))
         return
     except Exception:
         logger.exception("batch %s stopped", batch_id)
-        _finish(batch_id, Batch.State.FAILED, "an internal error stopped the batch; see the log")
+        _finish(batch, Batch.State.FAILED, "an internal error stopped the batch; see the log")
         raise
     finally:
         stop.set()
         beat.join()
     cancelled = Batch.objects.filter(pk=batch_id, cancel_requested=True).exists()
     pending = BatchChunk.objects.filter(batch_id=batch_id, done=False).exists()
-    _finish(batch_id, Batch.State.CANCELLED if cancelled and pending else Batch.State.FINISHED)
+    _finish(batch, Batch.State.CANCELLED if cancelled and pending else Batch.State.FINISHED)
 
 
-def _finish(batch_id: int, state: str, error: str = "") -> None:
-    finished = Batch.objects.filter(pk=batch_id, state=Batch.State.RUNNING).update(
+def _finish(batch: Batch, state: str, error: str = "") -> None:
+    finished = Batch.objects.filter(pk=batch.pk, state=Batch.State.RUNNING).update(
         state=state, finished_at=timezone.now(), error=error
     )
     if finished:
         # A final batch is never sent again: a retry checks its rows anew from the upload.
-        remove_chunk_bodies(Batch.objects.get(pk=batch_id))
+        remove_chunk_bodies(batch)
 
 
 def _heartbeat(batch_id: int, stop: threading.Event) -> None:

@@ -87,9 +87,8 @@ def test_example_numbers_with_other_last_digits_read_as_parse_reads_them(example
         ("+79511059000", None),  # documented
         ("+74951234567", None),  # Moscow, fixed line
         ("+390612345678", None),  # Italy keeps its leading zero
-        ("+77012345678", None),  # Kazakhstan, found among +7's regions by its leading digits
-        ("+12015550123", None),  # the United States, the first of +1's 25 regions
-        ("+16135550123", None),  # Canada, found further along them
+        ("+77012345678", None),  # Kazakhstan, which shares +7 with Russia
+        ("+16135550123", None),  # Canada, which shares +1 with 24 other regions
         ("+70000000000", "not a valid E.164 phone number"),  # an unallocated range
         ("+99912345678", "not a valid E.164 phone number"),  # no such country code
         ("+12", "not a valid E.164 phone number"),  # too short to be a number

@@ -4,12 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from profiles_ui import row_checks
 from profiles_ui.bulk_io import Column, Mapper
 from profiles_ui.row_checks import Rules, check_rows
-from tests.processes import ROOT, children, running
+from tests.processes import ROOT, children, running, wait_for
 
 RULES = Rules(
     mapper=Mapper([Column("email", "email"), Column("phone", "phones")], {}),
@@ -74,7 +73,4 @@ def test_check_processes_end_when_the_process_using_them_is_killed():
     finally:
         user.send_signal(signal.SIGKILL)
         user.wait()
-    deadline = time.monotonic() + 10
-    while any(running(pid) for pid in server + workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in server + workers if running(pid)]
+    wait_for(lambda: not any(running(pid) for pid in server + workers), timeout=10)
