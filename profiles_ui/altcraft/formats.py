@@ -4,6 +4,7 @@ import datetime
 import ipaddress
 import math
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from xml.parsers import expat
 from zoneinfo import available_timezones
@@ -96,14 +97,13 @@ def _phone_number_problem(value: str) -> str | None:
         number = parse_e164(value)
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None or not is_valid_number(number):
         return "not a valid E.164 phone number"
     return None
 
 
 def parse_e164(value: str) -> phonenumbers.PhoneNumber:
-    """phonenumbers.parse(value, None) for a value _E164 matches (with is_valid_number:
-    19 us instead of 49).
+    """phonenumbers.parse(value, None) for a value _E164 matches, in a fifth of its time.
 
     Most of parse() is for what such a value never has: spaces, letters, extensions, an
     international dialling prefix. What is left is splitting off the country code; values
@@ -125,6 +125,94 @@ def parse_e164(value: str) -> phonenumbers.PhoneNumber:
     if national_prefix and re.match(national_prefix, national):
         return phonenumbers.parse(value, None)
     return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+
+
+def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number(number), in a quarter of its time.
+
+    It does what is_valid_number does, from the same metadata: find the number's region
+    among those of its country code, then match the national number against the region's
+    general pattern and against the pattern of each type of number. is_valid_number looks
+    up each pattern and its possible lengths anew for every number; here they are gathered
+    once per country code. Numbers with leading zeros (Italy) go to is_valid_number itself.
+    """
+    if number.italian_leading_zero:
+        return phonenumbers.is_valid_number(number)
+    national = str(number.national_number)
+    regions = _regions_for(number.country_code)
+    if len(regions) == 1:
+        return regions[0] is not None and regions[0].fits(national)
+    # The region is the first whose leading digits match, or else whose patterns do.
+    for region in regions:
+        if region is None:
+            continue
+        if region.leading_digits is None:
+            if region.fits(national):
+                return True
+        elif region.leading_digits.match(national):
+            return region.fits(national)
+    return False
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A region's patterns, as is_valid_number reads them from its metadata."""
+
+    leading_digits: re.Pattern[str] | None
+    general: tuple[frozenset[int], re.Pattern[str]] | None
+    types: tuple[tuple[frozenset[int], re.Pattern[str]], ...]  # premium rate ... mobile
+
+    def fits(self, national: str) -> bool:
+        """The number has a type here (_number_type_helper says other than UNKNOWN)."""
+        if self.general is None or not _fits(national, *self.general):
+            return False
+        return any(_fits(national, lengths, pattern) for lengths, pattern in self.types)
+
+
+def _fits(national: str, lengths: frozenset[int], pattern: re.Pattern[str]) -> bool:
+    # An empty possible_length means any length (_is_number_matching_desc).
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+_NUMBER_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+@cache
+def _regions_for(country_code: int) -> tuple[_Region | None, ...]:
+    """The regions of a country code, in the order region_code_for_number tries them; None
+    for a region without metadata, which no number is valid for."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    found = []
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, region
+        )
+        if metadata is None:
+            found.append(None)
+            continue
+        leading = metadata.leading_digits
+        found.append(
+            _Region(
+                leading_digits=re.compile(leading) if leading is not None else None,
+                general=_desc(metadata.general_desc),
+                types=tuple(
+                    desc
+                    for name in _NUMBER_TYPES
+                    if (desc := _desc(getattr(metadata, name))) is not None
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> tuple[frozenset[int], re.Pattern] | None:
+    """(possible lengths, national number pattern), or None when nothing can match it."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
 
 
 @cache
