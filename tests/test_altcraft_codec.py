@@ -36,6 +36,13 @@ def test_json_refuses_what_it_cannot_write(value):
         encode_json({"a": value})
 
 
+def test_json_refuses_a_payload_that_contains_itself():
+    payload: dict = {"db_id": 1}
+    payload["data"] = [payload]
+    with pytest.raises(PayloadError, match="cannot be written as JSON"):
+        encode_json(payload)
+
+
 def test_xml_marks_every_array_item_and_writes_booleans_as_words():
     payload = {"db_id": 1, "skip_triggers": False, "data": [{"phones": ["+79000000000"]}]}
 
