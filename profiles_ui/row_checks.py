@@ -85,9 +85,25 @@ def _inner_path(path: str) -> str:
     return ""
 
 
-def _check_block(rules: Rules, block: tuple[tuple[int, dict[str, Any]], ...]) -> list[Checked]:
+class _Block(NamedTuple):
+    """A block's checks as they travel back: three flat lists pickle in a fifth of the time
+    of one Checked per row."""
+
+    problems: dict[int, dict[str, list[str]]]  # {position in the block: problems}
+    identifiers: list[str]
+    items: list[bytes]
+
+
+def _check_block(rules: Rules, block: tuple[tuple[int, dict[str, Any]], ...]) -> _Block:
+    result = _Block({}, [], [])
     with gc_paused():  # 2,000 profiles, none in a cycle
-        return [check_row(rules, number, row) for number, row in block]
+        for position, (number, row) in enumerate(block):
+            checked = check_row(rules, number, row)
+            if checked.problems:
+                result.problems[position] = checked.problems
+            result.identifiers.append(checked.identifier)
+            result.items.append(checked.item)
+    return result
 
 
 def check_rows(
@@ -108,7 +124,7 @@ def check_rows(
         processes, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
     )
     with pool:
-        pending: deque[tuple[tuple, Future[list[Checked]]]] = deque()
+        pending: deque[tuple[tuple, Future[_Block]]] = deque()
         try:
             for block in batched(rows, BLOCK):
                 pending.append((block, pool.submit(_check_block, rules, block)))
@@ -122,7 +138,9 @@ def check_rows(
 
 
 def _finished(
-    block: tuple[tuple[int, dict[str, Any]], ...], future: Future[list[Checked]]
+    block: tuple[tuple[int, dict[str, Any]], ...], future: Future[_Block]
 ) -> Iterator[tuple[dict[str, Any], Checked]]:
-    for (_, row), checked in zip(block, future.result(), strict=True):
-        yield row, checked
+    problems, identifiers, items = future.result()
+    rows = zip(block, identifiers, items, strict=True)
+    for position, ((number, row), identifier, item) in enumerate(rows):
+        yield row, Checked(number, problems.get(position, {}), identifier, item)
