@@ -82,15 +82,20 @@ def _email_address_problem(value: str) -> str | None:
 
 
 def phone_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not _E164.fullmatch(value):
-        return "not a valid E.164 phone number (+ and country code, digits only)"
+    if not isinstance(value, str):
+        return _NOT_E164
     return _phone_number_problem(value)
 
 
+_NOT_E164 = "not a valid E.164 phone number (+ and country code, digits only)"
+
+
 # A profile repeats its phone in phones and in several subscriptions, and parsing costs
-# tens of microseconds: cached, a 10,000-profile batch validates about twice as fast.
+# microseconds: cached, each number is checked once.
 @lru_cache(maxsize=65_536)
 def _phone_number_problem(value: str) -> str | None:
+    if not _E164.fullmatch(value):
+        return _NOT_E164
     # is_valid_number accepts every documented number (+79000000000, +79511059000) and
     # also rejects unallocated ranges, which is_possible_number would let through.
     try:

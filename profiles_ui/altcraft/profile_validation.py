@@ -63,12 +63,15 @@ def validate_profile(
                     allow_keep_value=allow_keep_value,
                     allow_functions=allow_functions,
                 )
-        elif key in SYSTEM_FIELDS:
-            field = SYSTEM_FIELDS[key]
+        elif (system := _SYSTEM_CHECKS.get(key)) is not None:
+            field_type, check = system
+            if type(value) is not dict:  # a plain value, as nearly all are
+                if message := check(value):
+                    out(Problem(join_path(path_prefix, key), message))
+                continue
             if key == "email" and is_function(value) and value["action"] == "unset":
                 out(Problem(f"{path_prefix}.email.action", "email cannot be unset"))
-            check = _system_check(field.format)
-            _check_field(value, field.type, check, path_prefix, key, allow_functions, out)
+            _check_field(value, field_type, check, path_prefix, key, allow_functions, out)
         elif key == "profile_id" and batch and matching == "profile_id":
             _report(out, path_prefix, key, FORMAT_CHECKS["non_empty_string"](value))
         elif isinstance(key, str) and key.startswith("_"):
@@ -163,42 +166,46 @@ def _plainly_valid_subscription(sub: object, batch: bool) -> bool:
     if type(sub) is not dict:
         return False
     name = sub.get("channel")
-    if type(name) is not str or name not in CHANNELS:
+    if type(name) is not str:
         return False
+    shape = _CANONICAL_SHAPES[batch].get(name)
+    if shape is None:
+        return False
+    allowed, plain_size, steps = shape
     resource_id = sub.get("resource_id")
-    if type(resource_id) is not int or resource_id <= 0:
+    if type(resource_id) is not int or resource_id <= 0 or not sub.keys() <= allowed:
         return False
-    allowed, steps = _canonical_shape(name, batch)
-    if not sub.keys() <= allowed:
-        return False
-    if "status" in sub:
-        status = sub["status"]
-        if not (
-            (type(status) is str and status in SUBSCRIPTION_STATUSES)
-            or (type(status) is int and 0 <= status <= 6)
-        ):
-            return False
-    if "priority" in sub and not (type(sub["priority"]) is int and sub["priority"] >= 0):
-        return False
-    for _dotted, container_key, inner, check in steps:
-        if container_key not in sub:
-            return False
-        value = sub[container_key]
-        if inner:
-            if type(value) is not dict or len(value) != 1 or inner not in value:
+    if len(sub) > plain_size:  # status or priority too
+        if "status" in sub:
+            status = sub["status"]
+            if not (
+                (type(status) is str and status in SUBSCRIPTION_STATUSES)
+                or (type(status) is int and 0 <= status <= 6)
+            ):
                 return False
-            value = value[inner]
-        if check(value) is not None:
+        if "priority" in sub and not (type(sub["priority"]) is int and sub["priority"] >= 0):
+            return False
+    for _dotted, container_key, inner, check in steps:
+        value = sub.get(container_key, _MISSING)
+        if inner:
+            if type(value) is not dict or len(value) != 1:
+                return False
+            value = value.get(inner, _MISSING)
+        if value is _MISSING or check(value) is not None:
             return False
     return True
 
 
-@cache
-def _canonical_shape(channel: str, batch: bool) -> tuple[frozenset[str], tuple[_Step, ...]]:
-    """(keys a plainly valid subscription may have, the steps of its canonical identifier)."""
+_MISSING = object()
+
+
+def _canonical_shape(channel: str, batch: bool) -> tuple[frozenset[str], int, tuple[_Step, ...]]:
+    """(keys a plainly valid subscription may have, how many it has without status and
+    priority, the steps of its canonical identifier)."""
     steps = _identifier_forms(CHANNELS[channel], batch)[0]
-    keys = {"channel", "resource_id", "status", "priority"} | {step[1] for step in steps}
-    return frozenset(keys), steps
+    containers = {step[1] for step in steps}
+    keys = {"channel", "resource_id", "status", "priority"} | containers
+    return frozenset(keys), 2 + len(containers), steps
 
 
 def _report(out: Callable[[Problem], None], prefix: str, key: object, message: str | None) -> None:
@@ -438,3 +445,15 @@ def _check_item_matching(
         )
         if not has_push:
             out(Problem(f"{path}.subscriptions", "push_sub matching needs a push subscription"))
+
+
+# {batch: {channel: its canonical shape}}
+_CANONICAL_SHAPES = {
+    batch: {channel: _canonical_shape(channel, batch) for channel in CHANNELS}
+    for batch in (True, False)
+}
+
+# {system field: (its type, the check of a plain value)}
+_SYSTEM_CHECKS = {
+    name: (field.type, _system_check(field.format)) for name, field in SYSTEM_FIELDS.items()
+}
