@@ -225,6 +225,7 @@ class Mapper:
     _fields: list[tuple[str, str, Any]] = field(init=False)
     # (header, channel, resource ID, push provider) per subscription column.
     _subs: list[tuple[str, str, int, str]] = field(init=False)
+    _sub_paths: list[str] = field(init=False)  # "subscriptions[0]"...: origin keys, made once
 
     def __post_init__(self) -> None:
         self._fields = []
@@ -237,6 +238,7 @@ class Mapper:
             if column.subscribe:
                 channel, resource, provider = parse_subscribe(column.subscribe)
                 self._subs.append((column.header, channel, resource, provider))
+        self._sub_paths = [f"subscriptions[{i}]" for i in range(len(self._subs))]
 
     def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
         """(profile, {profile path root: column}) for one row."""
@@ -267,7 +269,7 @@ class Mapper:
                 value = value.strip()
             if value is None or value == "":
                 continue
-            origin[f"subscriptions[{len(subscriptions)}]"] = header
+            origin[self._sub_paths[len(subscriptions)]] = header
             subscriptions.append(_subscription(channel, resource_id, value, provider))
         if subscriptions:
             profile["subscriptions"] = subscriptions
@@ -293,6 +295,8 @@ class Mapper:
 
 
 def _phones(value: str) -> list[str]:
+    if "," not in value and ";" not in value:
+        return [value]  # stripped already
     return [p.strip() for p in _PHONE_SEPARATORS.split(value) if p.strip()]
 
 
@@ -334,19 +338,21 @@ def parse_subscribe(subscribe: str) -> tuple[str, int, str]:
 
 def _subscription(channel: str, resource_id: int, text: Any, provider: str = "") -> dict:
     """A batch subscription in the console's canonical shape (contract §13)."""
-    sub: dict[str, Any] = {"resource_id": resource_id, "channel": channel}
+    if channel == "email":
+        return {"resource_id": resource_id, "channel": channel, "email_data": {"email": text}}
+    if channel == "sms":
+        return {"resource_id": resource_id, "channel": channel, "phone": text}
     if channel == "push":
-        sub["provider"] = provider
-        sub["subscription_id"] = text
-    elif channel == "email":
-        sub["email_data"] = {"email": text}
-    elif channel == "sms":
-        sub["phone"] = text
-    elif channel == "telegram_bot":
-        sub["cc_data"] = {"id": int(text) if isinstance(text, str) and text.isdigit() else text}
-    else:
-        sub["cc_data"] = {"phone": text}
-    return sub
+        return {
+            "resource_id": resource_id,
+            "channel": channel,
+            "provider": provider,
+            "subscription_id": text,
+        }
+    if channel == "telegram_bot":
+        telegram_id = int(text) if isinstance(text, str) and text.isdigit() else text
+        return {"resource_id": resource_id, "channel": channel, "cc_data": {"id": telegram_id}}
+    return {"resource_id": resource_id, "channel": channel, "cc_data": {"phone": text}}
 
 
 _ROOT = re.compile(r"^\.?(subscriptions\[\d+\]|[^.\[]+)")
