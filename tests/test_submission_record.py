@@ -118,3 +118,26 @@ def test_django_admin_shows_records_read_only(client_for):
     response = client.post(f"/admin/profiles_ui/submission/{record.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert Submission.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.django_db
+def test_bodies_are_compressed_with_lz4_where_postgresql_has_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage setting")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        if not cursor.fetchone()[0]:
+            pytest.skip("this PostgreSQL server was built without lz4")
+    body = '{"data":[' + ",".join(f'{{"email":"u{i}@example.com"}}' for i in range(20_000)) + "]}"
+    record = make_record(request_body=body, response_body=body)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(request_body), pg_column_compression(response_body)"
+            " FROM profiles_ui_submission WHERE id = %s",
+            [record.pk],
+        )
+        assert cursor.fetchone() == ("lz4", "lz4")
+    record.refresh_from_db()
+    assert record.request_body == body
