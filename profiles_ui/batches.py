@@ -39,7 +39,7 @@ from profiles_ui.bulk_io import (
     FileInfo,
     Mapper,
     UnreadableFile,
-    read_rows,
+    read_records,
     sniff,
 )
 from profiles_ui.connections import Connection, get_connection
@@ -187,16 +187,16 @@ class _Plan:
     offset: int = 0  # position of rows[0] in the stream of valid profiles
 
 
-def selected_rows(batch: Batch) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The file's rows this batch is about: all of them, or a retry's failed rows."""
-    rows = read_rows(Path(batch.file.path), file_info(batch))
+def selected_records(batch: Batch) -> Iterator[tuple[int, str]]:
+    """The file's rows this batch is about, unparsed: all of them, or a retry's failed rows."""
+    records = read_records(Path(batch.file.path), file_info(batch))
     if batch.parent_id is None:
-        yield from rows
+        yield from records
         return
     wanted = failed_rows(batch.parent)
-    for number, row in rows:
+    for number, record in records:
         if number in wanted:
-            yield number, row
+            yield number, record
 
 
 def queue_check(batch: Batch) -> None:
@@ -294,7 +294,7 @@ def check(batch: Batch) -> Batch:
     sample: list[dict] = []
 
     def valid_items(writer: Any) -> Iterator[bytes]:
-        for row, checked in check_rows(selected_rows(batch), rules, processes=processes):
+        for row, checked in check_rows(selected_records(batch), rules, processes=processes):
             counts["total"] += 1
             if counts["total"] > settings.BULK_MAX_ROWS:
                 raise BatchError(f"the file has more than {settings.BULK_MAX_ROWS:,} rows")
@@ -343,6 +343,7 @@ def check(batch: Batch) -> Batch:
 def rules_for(batch: Batch) -> Rules:
     operation = get_operation(batch.operation)
     return Rules(
+        file=file_info(batch),
         mapper=mapper_for(batch),
         fmt=CHUNK_FORMAT,
         custom_field_types=batch.custom_types or None,

@@ -10,7 +10,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -133,35 +133,82 @@ def read_rows(path: Path, info: FileInfo) -> Iterator[tuple[int, dict[str, Any]]
     A bad byte in a file sniffed as UTF-8 becomes U+FFFD rather than stopping a long import
     half-way; validation then shows it on its cell.
     """
+    return parse_records(read_records(path, info), info)
+
+
+def read_records(path: Path, info: FileInfo) -> Iterator[tuple[int, str]]:
+    """(row number, the row's text as the file has it) for every data row: the rows of
+    read_rows, not yet parsed, so that parsing can be spread over processes.
+
+    Telling where a CSV row ends is cheap unless it has a quote: a quoted cell may hold line
+    breaks, so such a row is measured by the csv module itself.
+    """
     with open(path, encoding=info.encoding, errors="replace", newline="") as text:
         if info.kind == "jsonl":
-            yield from _jsonl_rows(text)
+            number = 0
+            for line in text:
+                if line.strip():
+                    number += 1
+                    yield number, line
             return
-        reader = csv.reader(text, delimiter=info.delimiter)
-        next(reader, None)
-        headers = info.headers
-        width = len(headers)
+        lines = iter(text)
+        if (header := next(lines, None)) is not None:
+            _whole_record(header, lines, info.delimiter)
         number = 0
-        for cells in reader:
-            if not cells:
+        for line in lines:
+            if '"' in line:
+                line = _whole_record(line, lines, info.delimiter)
+            elif line in _BLANK_LINES:
                 continue  # blank lines are not rows
             number += 1
-            if len(cells) < width:
-                cells += [""] * (width - len(cells))
-            yield number, dict(zip(headers, cells, strict=False))
+            yield number, line
 
 
-def _jsonl_rows(text) -> Iterator[tuple[int, dict[str, Any]]]:
-    number = 0
-    for line in text:
-        if not line.strip():
-            continue
-        number += 1
-        try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
-        yield number, row if isinstance(row, dict) else {NOT_AN_OBJECT: line.strip()[:200]}
+_BLANK_LINES = frozenset({"\n", "\r\n", "\r"})
+
+
+def _whole_record(first: str, lines: Iterator[str], delimiter: str) -> str:
+    """The text of the CSV row that begins with line `first`, with the lines after it that
+    csv reads as part of it (taken from `lines`)."""
+    taken = [first]
+
+    def feed() -> Iterator[str]:
+        yield first
+        for line in lines:
+            taken.append(line)
+            yield line
+
+    # csv asks for the next line only while the row is open: it stops at the row's end.
+    next(csv.reader(feed(), delimiter=delimiter), None)
+    return "".join(taken)
+
+
+def parse_records(
+    records: Iterable[tuple[int, str]], info: FileInfo
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, {column: value}) for each record of read_records."""
+    if info.kind == "jsonl":
+        for number, line in records:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            yield number, row if isinstance(row, dict) else {NOT_AN_OBJECT: line.strip()[:200]}
+        return
+    headers = info.headers
+    width = len(headers)
+    numbers: list[int] = []
+
+    def texts() -> Iterator[str]:
+        for number, text in records:
+            numbers.append(number)
+            yield text
+
+    # Each record is one whole row, so csv reads exactly one text for each row it gives.
+    for cells in csv.reader(texts(), delimiter=info.delimiter):
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        yield numbers.pop(), dict(zip(headers, cells, strict=False))
 
 
 # The key of the row a JSON Lines line that is not an object becomes, and of its profile.

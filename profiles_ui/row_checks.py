@@ -1,10 +1,12 @@
-"""Mapping, validating and encoding a bulk batch's rows, on several CPUs when it is large.
+"""Parsing, mapping, validating and encoding a bulk batch's rows, on several CPUs when it is
+large.
 
-Checking is CPU-bound (a phone number alone takes about 25 µs to validate) and each row is
-checked on its own, so a large batch's rows go in blocks to worker processes and come back
-in file order. Only a few blocks are in flight at a time, so memory does not grow with the
-file. The workers get plain rows and return, for each, its problems or its encoded profile:
-bytes travel between processes faster than the dicts they were made from.
+Checking is CPU-bound and each row is checked on its own, so a large batch's rows go in
+blocks to worker processes and come back in file order. Only a few blocks are in flight at a
+time, so memory does not grow with the file. The workers get each row's text as the file has
+it (read_records) and parse it themselves, so the process reading the file does little more
+than split it; they return, for each row, its problems or its encoded profile: bytes travel
+between processes faster than the dicts they were made from.
 """
 
 import multiprocessing
@@ -19,7 +21,7 @@ from typing import Any, NamedTuple
 from profiles_ui.altcraft.batching import encode_item
 from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.altcraft.validation import validate_profile
-from profiles_ui.bulk_io import NOT_AN_OBJECT, Mapper, column_of
+from profiles_ui.bulk_io import NOT_AN_OBJECT, FileInfo, Mapper, column_of, parse_records
 from profiles_ui.processes import exit_with
 
 NOT_A_JSON_OBJECT = "the line is not a JSON object"
@@ -31,6 +33,7 @@ AHEAD = 4  # blocks in flight per process: each stays busy while this one catche
 class Rules:
     """What checking a row needs; pickled to each worker process."""
 
+    file: FileInfo  # how to parse the rows' text
     mapper: Mapper
     fmt: str
     custom_field_types: dict[str, str] | None
@@ -86,33 +89,37 @@ def _inner_path(path: str) -> str:
 
 
 class _Block(NamedTuple):
-    """A block's checks as they travel back: three flat lists pickle in a fifth of the time
-    of one Checked per row."""
+    """A block's checks as they travel back: flat lists pickle in a fifth of the time of one
+    Checked per row."""
 
     problems: dict[int, dict[str, list[str]]]  # {position in the block: problems}
+    invalid_rows: dict[int, dict[str, Any]]  # {position in the block: the row}
     identifiers: list[str]
     items: list[bytes]
 
 
-def _check_block(rules: Rules, block: tuple[tuple[int, dict[str, Any]], ...]) -> _Block:
-    result = _Block({}, [], [])
+def _check_block(rules: Rules, block: tuple[tuple[int, str], ...]) -> _Block:
+    result = _Block({}, {}, [], [])
     with gc_paused():  # 2,000 profiles, none in a cycle
-        for position, (number, row) in enumerate(block):
+        for position, (number, row) in enumerate(parse_records(block, rules.file)):
             checked = check_row(rules, number, row)
             if checked.problems:
                 result.problems[position] = checked.problems
+                result.invalid_rows[position] = row
             result.identifiers.append(checked.identifier)
             result.items.append(checked.item)
     return result
 
 
 def check_rows(
-    rows: Iterable[tuple[int, dict[str, Any]]], rules: Rules, *, processes: int = 1
-) -> Iterator[tuple[dict[str, Any], Checked]]:
-    """(row, its check) for each (number, row), in order; in `processes` processes if > 1."""
+    records: Iterable[tuple[int, str]], rules: Rules, *, processes: int = 1
+) -> Iterator[tuple[dict[str, Any] | None, Checked]]:
+    """(row, its check) for each record of read_records, in order, in `processes` processes
+    if > 1. The row is given for an invalid row only (None for a valid one), to be shown."""
     if processes <= 1:
-        for number, row in rows:
-            yield row, check_row(rules, number, row)
+        for number, row in parse_records(records, rules.file):
+            checked = check_row(rules, number, row)
+            yield (row if checked.problems else None), checked
         return
     # forkserver: the workers start from a clean process, not a copy of this one with its
     # database connections and threads.
@@ -126,7 +133,7 @@ def check_rows(
     with pool:
         pending: deque[tuple[tuple, Future[_Block]]] = deque()
         try:
-            for block in batched(rows, BLOCK):
+            for block in batched(records, BLOCK):
                 pending.append((block, pool.submit(_check_block, rules, block)))
                 if len(pending) > AHEAD * processes:
                     yield from _finished(*pending.popleft())
@@ -138,9 +145,10 @@ def check_rows(
 
 
 def _finished(
-    block: tuple[tuple[int, dict[str, Any]], ...], future: Future[_Block]
-) -> Iterator[tuple[dict[str, Any], Checked]]:
-    problems, identifiers, items = future.result()
-    rows = zip(block, identifiers, items, strict=True)
-    for position, ((number, row), identifier, item) in enumerate(rows):
-        yield row, Checked(number, problems.get(position, {}), identifier, item)
+    block: tuple[tuple[int, str], ...], future: Future[_Block]
+) -> Iterator[tuple[dict[str, Any] | None, Checked]]:
+    problems, invalid_rows, identifiers, items = future.result()
+    checks = zip(block, identifiers, items, strict=True)
+    for position, ((number, _), identifier, item) in enumerate(checks):
+        checked = Checked(number, problems.get(position, {}), identifier, item)
+        yield invalid_rows.get(position), checked

@@ -243,19 +243,19 @@ def test_a_check_can_be_stopped_and_stops_at_its_next_progress_save(
     assert "Stop the check" in page
 
     monkeypatch.setattr(batches, "PROGRESS_EVERY", 10)
-    read = batches.selected_rows
+    read = batches.selected_records
 
     handed: list[int] = []
 
     def stopped_midway(batch: Batch):
-        for index, (number, row) in enumerate(read(batch)):
+        for index, (number, record) in enumerate(read(batch)):
             if index == 15:  # the user stops it while the worker is at row 16
                 response = marketer.post(reverse("bulk_stop_check", args=[batch.pk]))
                 assert response.url == reverse("bulk_mapping", args=[batch.pk])
             handed.append(number)
-            yield number, row
+            yield number, record
 
-    monkeypatch.setattr(batches, "selected_rows", stopped_midway)
+    monkeypatch.setattr(batches, "selected_records", stopped_midway)
     batches.run_check(batch.pk)
 
     assert len(handed) == 20  # it read no row past its next progress save

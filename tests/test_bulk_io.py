@@ -1,14 +1,24 @@
 """Reading uploaded lists: delimiters, encodings, JSON Lines, and rows mapped to profiles."""
 
+import csv
+import tempfile
+from itertools import batched
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from profiles_ui.bulk_io import (
     Column,
+    FileInfo,
     Mapper,
     UnreadableFile,
     auto_field,
     auto_subscription,
     column_of,
+    parse_records,
+    read_records,
     read_rows,
     sniff,
 )
@@ -126,3 +136,46 @@ def test_empty_cells_can_clear_the_field():
     profile, _ = mapper(empty_clears=True).map({"mail": "a@example.com", "level": "", "first": ""})
     assert profile["_fname"] == {"action": "unset"}
     assert profile["loyalty_level"] == {"action": "unset"}
+
+
+def rows_as_csv_reads_the_whole_file(path, info) -> list:
+    """What read_rows must give: csv over the whole file, blank lines left out."""
+    with open(path, encoding=info.encoding, errors="replace", newline="") as text:
+        reader = csv.reader(text, delimiter=info.delimiter)
+        next(reader, None)
+        rows = [cells for cells in reader if cells]
+    width = len(info.headers)
+    return [
+        (number, dict(zip(info.headers, cells + [""] * (width - len(cells)), strict=False)))
+        for number, cells in enumerate(rows, 1)
+    ]
+
+
+# Quotes where they open a cell, in the middle of one and doubled, every kind of line break,
+# blank lines, and a last line with or without its break.
+CSV_PIECES = st.sampled_from(
+    ["a", "é", " ", ",", ";", '"', '""', '"x"', "\n", "\r\n", "\r", "\n\n", "\x00", "\t"]
+)
+
+
+@settings(max_examples=1_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(CSV_PIECES, max_size=40).map("".join), st.sampled_from([",", ";"]))
+def test_rows_are_read_as_csv_reads_the_whole_file(text, delimiter):
+    info = FileInfo("csv", "utf-8", delimiter, ["a", "b", "c"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "list.csv"
+        path.write_text("a,b,c\n" + text, encoding="utf-8", newline="")
+        expected = rows_as_csv_reads_the_whole_file(path, info)
+        assert list(read_rows(path, info)) == expected
+        # Parsed in blocks, as the check's processes parse them.
+        records = list(read_records(path, info))
+        blocks = [parse_records(block, info) for block in batched(records, 3)]
+        assert [row for block in blocks for row in block] == expected
+
+
+def test_a_quoted_row_over_several_lines_is_one_record(tmp_path):
+    path = write(tmp_path, b'email,note\r\na@example.com,"one\r\n\r\ntwo"\r\n\r\nb@example.com,x')
+    assert list(read_records(path, sniff(path))) == [
+        (1, 'a@example.com,"one\r\n\r\ntwo"\r\n'),
+        (2, "b@example.com,x"),
+    ]

@@ -6,11 +6,12 @@ import subprocess
 import sys
 
 from profiles_ui import row_checks
-from profiles_ui.bulk_io import Column, Mapper
+from profiles_ui.bulk_io import Column, FileInfo, Mapper
 from profiles_ui.row_checks import Rules, check_rows
 from tests.processes import ROOT, children, running, wait_for
 
 RULES = Rules(
+    file=FileInfo("csv", "utf-8", ",", ["email", "phone"]),
     mapper=Mapper([Column("email", "email"), Column("phone", "phones")], {}),
     fmt="json",
     custom_field_types=None,
@@ -21,24 +22,30 @@ RULES = Rules(
 )
 
 
-def numbered_rows(count: int) -> list[tuple[int, dict]]:
-    rows = [(i + 1, {"email": f"u{i}@example.com", "phone": f"+7900{i:07d}"}) for i in range(count)]
-    rows[4][1]["email"] = "not-an-email"
-    rows[11][1]["phone"] = "+7"
-    return rows
+def numbered_records(count: int) -> list[tuple[int, str]]:
+    """Rows as read_records gives them: numbered, and as their text in the file."""
+    records = [(i + 1, f"u{i}@example.com,+7900{i:07d}\r\n") for i in range(count)]
+    records[4] = (5, "not-an-email,+79000000004\r\n")
+    records[11] = (12, '"u11@example.com","+7"\r\n')
+    return records
 
 
 def test_processes_give_the_same_checks_in_file_order(monkeypatch):
     monkeypatch.setattr(row_checks, "BLOCK", 2)  # 10 blocks, more than are ever in flight
-    rows = numbered_rows(20)
+    records = numbered_records(20)
 
-    alone = list(check_rows(rows, RULES, processes=1))
-    spread = list(check_rows(rows, RULES, processes=2))
+    alone = list(check_rows(records, RULES, processes=1))
+    spread = list(check_rows(records, RULES, processes=2))
 
     assert spread == alone
     assert [checked.number for _, checked in spread] == list(range(1, 21))
     assert [checked.number for _, checked in spread if checked.problems] == [5, 12]
     assert spread[0][1].item == b'{"email":"u0@example.com","phones":["+79000000000"]}'
+    # Invalid rows come back parsed, to be shown; valid ones do not come back at all.
+    assert [row for row, _ in spread if row] == [
+        {"email": "not-an-email", "phone": "+79000000004"},
+        {"email": "u11@example.com", "phone": "+7"},
+    ]
 
 
 CHECK_FOREVER = """
@@ -53,7 +60,7 @@ def endless():
     while True:
         number += 1
         time.sleep(0.01)
-        yield number, {"email": f"u{number}@example.com"}
+        yield number, f"u{number}@example.com,\\n"
 
 for _ in row_checks.check_rows(endless(), RULES, processes=2):
     print("checking", flush=True)
