@@ -293,11 +293,13 @@ def check(batch: Batch) -> Batch:
     counts = {"total": 0, "invalid": 0}
     sample: list[dict] = []
 
+    max_rows = settings.BULK_MAX_ROWS  # read once: each read of a setting goes through a proxy
+
     def valid_items(writer: Any) -> Iterator[bytes]:
         for row, checked in check_rows(selected_records(batch), rules, processes=processes):
             counts["total"] += 1
-            if counts["total"] > settings.BULK_MAX_ROWS:
-                raise BatchError(f"the file has more than {settings.BULK_MAX_ROWS:,} rows")
+            if counts["total"] > max_rows:
+                raise BatchError(f"the file has more than {max_rows:,} rows")
             if not counts["total"] % PROGRESS_EVERY:
                 saved = progress.update(checked_rows=counts["total"], heartbeat_at=timezone.now())
                 if not saved:
