@@ -173,7 +173,19 @@ def _plainly_valid_subscription(sub: object, batch: bool) -> bool:
         return False
     allowed, plain_size, steps = shape
     resource_id = sub.get("resource_id")
-    if type(resource_id) is not int or resource_id <= 0 or not sub.keys() <= allowed:
+    if type(resource_id) is not int or resource_id <= 0:
+        return False
+    if len(steps) == 1 and len(sub) == 3:
+        # channel, resource_id and the identifier's key, the most common shape by far: with
+        # three keys, the identifier's present means there are no others.
+        _dotted, container_key, inner, check = steps[0]
+        value = sub.get(container_key, _MISSING)
+        if inner:
+            if type(value) is not dict or len(value) != 1:
+                return False
+            value = value.get(inner, _MISSING)
+        return value is not _MISSING and check(value) is None
+    if not sub.keys() <= allowed:
         return False
     if len(sub) > plain_size:  # status or priority too
         if "status" in sub:
