@@ -125,9 +125,8 @@ def parse_e164(value: str) -> phonenumbers.PhoneNumber:
     national = digits[size:]
     if len(digits) <= 2 or len(national) < 2 or national[0] == "0":
         return phonenumbers.parse(value, None)
-    metadata = _metadata_for(country_code)
-    national_prefix = metadata.national_prefix_for_parsing
-    if national_prefix and re.match(national_prefix, national):
+    national_prefix = _national_prefix_for(country_code)
+    if national_prefix is not None and national_prefix.match(national):
         return phonenumbers.parse(value, None)
     return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
 
@@ -165,7 +164,7 @@ class _Region:
 
     leading_digits: re.Pattern[str] | None
     general: tuple[frozenset[int], re.Pattern[str]] | None
-    types: tuple[tuple[frozenset[int], re.Pattern[str]], ...]  # premium rate ... mobile
+    types: tuple[tuple[frozenset[int], re.Pattern[str]], ...]  # mobile, fixed line, toll free...
 
     def fits(self, national: str) -> bool:
         """The number has a type here (_number_type_helper says other than UNKNOWN)."""
@@ -179,9 +178,10 @@ def _fits(national: str, lengths: frozenset[int], pattern: re.Pattern[str]) -> b
     return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
 
 
+# Any type makes a number valid, so the commonest are tried first.
 _NUMBER_TYPES = (
-    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-    "voicemail", "fixed_line", "mobile",
+    "mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip",
+    "personal_number", "pager", "uan", "voicemail",
 )  # fmt: skip
 
 
@@ -221,10 +221,13 @@ def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> tuple[frozenset[int], re
 
 
 @cache
-def _metadata_for(country_code: int) -> phonenumbers.PhoneMetadata:
-    """The metadata parse() reads for a country code: its main region's, or the non-geo one."""
+def _national_prefix_for(country_code: int) -> re.Pattern[str] | None:
+    """The national prefix parse() strips for a country code (from its main region's metadata,
+    or the non-geographic one's), compiled."""
     region = phonenumbers.region_code_for_country_code(country_code)
-    return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    prefix = metadata.national_prefix_for_parsing
+    return re.compile(prefix) if prefix else None
 
 
 def date_problem(value: object) -> str | None:
