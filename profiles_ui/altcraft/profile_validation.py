@@ -65,7 +65,7 @@ def validate_profile(
                 )
         elif (system := _SYSTEM_CHECKS.get(key)) is not None:
             field_type, check = system
-            if type(value) is not dict:  # a plain value, as nearly all are
+            if not isinstance(value, dict):  # a plain value, as nearly all are
                 if message := check(value):
                     out(Problem(join_path(path_prefix, key), message))
                 continue
