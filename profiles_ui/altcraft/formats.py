@@ -108,7 +108,7 @@ def _phone_number_problem(value: str) -> str | None:
 
 
 def parse_e164(value: str) -> phonenumbers.PhoneNumber:
-    """phonenumbers.parse(value, None) for a value _E164 matches, in a fifth of its time.
+    """phonenumbers.parse(value, None) for a value _E164 matches, about 7 times as fast.
 
     Most of parse() is for what such a value never has: spaces, letters, extensions, an
     international dialling prefix. What is left is splitting off the country code; values
@@ -132,7 +132,7 @@ def parse_e164(value: str) -> phonenumbers.PhoneNumber:
 
 
 def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
-    """phonenumbers.is_valid_number(number), in a quarter of its time.
+    """phonenumbers.is_valid_number(number), 2.5 to 4.5 times as fast.
 
     It does what is_valid_number does, from the same metadata: find the number's region
     among those of its country code, then match the national number against the region's
