@@ -13,7 +13,8 @@ chunk's answer is recorded. It reports, with the issue's goals:
 - rows/s end to end (upload to the last chunk acknowledged by the sandbox);
 - the same rows sent one request per profile, for the first 2,000 rows (a Postman runner);
 - pre-built chunk bodies posted to /sandbox/api/noop, which only reads them (the limit);
-- console-side share of the time: the time no chunk was at the sandbox;
+- console-side share of the time: the time no chunk was at the sandbox, with how long the
+  first chunk took to get there once sending began;
 - CPU time of each process with that of the processes it starts (the worker's check
   processes, the sandbox's copies);
 - peak memory (VmHWM) of the web and worker processes, and of each check process.
@@ -196,7 +197,7 @@ def run_bulk(base: str, session: requests.Session, path: Path) -> tuple[int, flo
 
 def sandbox_busy_seconds(batch_id: int) -> float:
     """Seconds during which at least one chunk of the batch was at the sandbox."""
-    from profiles_ui.models import Submission
+    from profiles_ui.models import Batch, Submission
 
     records = Submission.objects.filter(batch_chunk__batch_id=batch_id)
     ends = list(records.values_list("finished_at", "duration_ms"))
@@ -208,6 +209,12 @@ def sandbox_busy_seconds(batch_id: int) -> float:
         end = max(end, stop)
     seconds = sorted(d / 1000 for d in durations)
     print(f"  {len(seconds)} chunks at the sandbox for {', '.join(f'{s:.1f}' for s in seconds)} s")
+    batch = Batch.objects.get(pk=batch_id)
+    print(
+        f"  the first chunk reached the sandbox {spans[0][0] - batch.started_at.timestamp():.2f} s"
+        f" after sending began; the batch was final {batch.finished_at.timestamp() - end:.2f} s"
+        " after the last answer"
+    )
     return busy
 
 
