@@ -113,6 +113,10 @@ def _send_chunks(batch: Batch, connection: Connection) -> None:
     # A slot per stream and one more, taken before the next body is read: that body is
     # ready when a stream frees. At most `streams` + 1 bodies are in memory.
     slots = threading.BoundedSemaphore(streams + 1)
+    # Records are written one at a time: at a batch's start each stream's record of up to
+    # 10 MB, inserted all at once, took as long as all of them, and the first request left
+    # only when the last record was in.
+    recording = threading.Lock()
     with ThreadPoolExecutor(streams, thread_name_prefix=f"batch-{batch.pk}") as pool:
         futures = []
         bodies = _bodies(batch)
@@ -123,7 +127,7 @@ def _send_chunks(batch: Batch, connection: Connection) -> None:
             if item is None:
                 slots.release()
                 break
-            future = pool.submit(_deliver_chunk, batch, connection, *item)
+            future = pool.submit(_deliver_chunk, batch, connection, recording, *item)
             del item  # the worker thread holds the only reference to the body now
             future.add_done_callback(lambda _: slots.release())
             futures.append(future)
@@ -159,13 +163,20 @@ def _cancelled(batch: Batch) -> bool:
     return Batch.objects.filter(pk=batch.pk, cancel_requested=True).exists()
 
 
-def _deliver_chunk(batch: Batch, connection: Connection, chunk: BatchChunk, body: bytes) -> None:
+def _deliver_chunk(
+    batch: Batch,
+    connection: Connection,
+    recording: threading.Lock,
+    chunk: BatchChunk,
+    body: bytes,
+) -> None:
     try:
         # Asked again as the chunk's stream takes it, so a cancel stops the very next chunk
         # even when its body was read ahead.
         if _cancelled(batch):
             return
-        record = _record_for(batch, connection, chunk, body)
+        with recording:
+            record = _record_for(batch, connection, chunk, body)
         if record.state == Submission.State.PENDING:
             record = services.deliver(record, connection, body)
         with gc_paused():  # the answer's 10,000 results, read into outcomes
