@@ -44,7 +44,7 @@ from profiles_ui.bulk_io import (
 )
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Batch, BatchChunk, SavedMapping
-from profiles_ui.row_checks import Rules, check_rows
+from profiles_ui.row_checks import Rules, check_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -296,24 +296,23 @@ def check(batch: Batch) -> Batch:
     max_rows = settings.BULK_MAX_ROWS  # read once: each read of a setting goes through a proxy
 
     def valid_items(writer: Any) -> Iterator[bytes]:
-        for row, checked in check_rows(selected_records(batch), rules, processes=processes):
-            counts["total"] += 1
+        for block in check_blocks(selected_records(batch), rules, processes=processes):
+            before = counts["total"]
+            counts["total"] += block.rows
             if counts["total"] > max_rows:
                 raise BatchError(f"the file has more than {max_rows:,} rows")
-            if not counts["total"] % PROGRESS_EVERY:
+            if counts["total"] // PROGRESS_EVERY > before // PROGRESS_EVERY:
                 saved = progress.update(checked_rows=counts["total"], heartbeat_at=timezone.now())
                 if not saved:
                     raise CheckStopped
-            if checked.problems:
+            for number, problems, row in block.invalid:
                 counts["invalid"] += 1
-                number, problems = checked.number, checked.problems
                 writer.writerow([number, _problem_text(problems), *_cells(batch, row)])
                 if len(sample) < SAMPLE_SIZE:
                     sample.append(_sample_row(batch, number, row, problems))
-                continue
-            plan.rows.append(checked.number)
-            plan.identifiers.append(checked.identifier)
-            yield checked.item
+            plan.rows += block.numbers
+            plan.identifiers += block.identifiers
+            yield from block.items
 
     with open(invalid_path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)

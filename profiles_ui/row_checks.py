@@ -49,22 +49,6 @@ class Rules:
         return self.file.kind == "jsonl" or self.mapper.makes_floats()
 
 
-class Checked(NamedTuple):
-    number: int
-    problems: dict[str, list[str]]  # {column ("" for the row): [messages]}; empty when valid
-    identifier: str  # the valid profile's identifier, for the report
-    item: bytes  # the valid profile, encoded as it goes into a chunk's body
-
-
-def check_row(rules: Rules, number: int, row: dict[str, Any]) -> Checked:
-    profile, origin = rules.mapper.map(row)
-    problems = problems_of(rules, profile, origin)
-    if problems:
-        return Checked(number, problems, "", b"")
-    item = encode_item(profile, rules.fmt, floats=rules.floats)
-    return Checked(number, {}, rules.mapper.identifier(profile), item)
-
-
 def problems_of(rules: Rules, profile: dict, origin: dict[str, str]) -> dict[str, list[str]]:
     """{column ("" for the row): [messages]} for one mapped row."""
     if NOT_AN_OBJECT in profile:
@@ -95,36 +79,42 @@ def _inner_path(path: str) -> str:
     return ""
 
 
-class _Block(NamedTuple):
-    """A block's checks as they travel back: flat lists pickle in a fifth of the time of one
-    Checked per row."""
+class CheckedBlock(NamedTuple):
+    """The checks of a block of rows, in file order: the valid rows' numbers, identifiers and
+    encoded profiles side by side, and the invalid rows. Flat lists travel between processes
+    in a fifth of the time of an object per row, and are taken in whole by the planner."""
 
-    invalid: dict[int, tuple[dict[str, list[str]], dict[str, Any]]]  # {position: (problems, row)}
-    identifiers: list[str]
-    items: list[bytes]
+    rows: int  # how many rows the block has
+    numbers: list[int]  # of the valid rows
+    identifiers: list[str]  # the valid profiles' identifiers, for the report
+    items: list[bytes]  # the valid profiles, encoded as they go into a chunk's body
+    invalid: list[tuple[int, dict[str, list[str]], dict[str, Any]]]  # (number, problems, row)
 
 
-def _check_block(rules: Rules, block: tuple[tuple[int, str], ...]) -> _Block:
-    result = _Block({}, [], [])
+def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBlock:
+    """Parse, map, validate and encode a block of read_records' records."""
+    block = CheckedBlock(len(records), [], [], [], [])
+    mapper, fmt, floats = rules.mapper, rules.fmt, rules.floats
     with gc_paused():  # 2,000 profiles, none in a cycle
-        for position, (number, row) in enumerate(parse_records(block, rules.file)):
-            checked = check_row(rules, number, row)
-            if checked.problems:
-                result.invalid[position] = (checked.problems, row)
-            result.identifiers.append(checked.identifier)
-            result.items.append(checked.item)
-    return result
-
-
-def check_rows(
-    records: Iterable[tuple[int, str]], rules: Rules, *, processes: int = 1
-) -> Iterator[tuple[dict[str, Any] | None, Checked]]:
-    """(row, its check) for each record of read_records, in order, in `processes` processes
-    if > 1. The row is given for an invalid row only (None for a valid one), to be shown."""
-    if processes <= 1:
         for number, row in parse_records(records, rules.file):
-            checked = check_row(rules, number, row)
-            yield (row if checked.problems else None), checked
+            profile, origin = mapper.map(row)
+            if problems := problems_of(rules, profile, origin):
+                block.invalid.append((number, problems, row))
+                continue
+            block.numbers.append(number)
+            block.identifiers.append(mapper.identifier(profile))
+            block.items.append(encode_item(profile, fmt, floats=floats))
+    return block
+
+
+def check_blocks(
+    records: Iterable[tuple[int, str]], rules: Rules, *, processes: int = 1
+) -> Iterator[CheckedBlock]:
+    """The records of read_records checked in blocks, in order, in `processes` processes if
+    > 1."""
+    if processes <= 1:
+        for block in batched(records, BLOCK):
+            yield check_block(rules, block)
         return
     # forkserver: the workers start from a clean process, not a copy of this one with its
     # database connections and threads.
@@ -136,24 +126,14 @@ def check_rows(
         processes, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
     )
     with pool:
-        pending: deque[tuple[tuple, Future[_Block]]] = deque()
+        pending: deque[Future[CheckedBlock]] = deque()
         try:
             for block in batched(records, BLOCK):
-                pending.append((block, pool.submit(_check_block, rules, block)))
+                pending.append(pool.submit(check_block, rules, block))
                 if len(pending) > AHEAD * processes:
-                    yield from _finished(*pending.popleft())
+                    yield pending.popleft().result()
             while pending:
-                yield from _finished(*pending.popleft())
+                yield pending.popleft().result()
         finally:
-            for _, future in pending:
+            for future in pending:
                 future.cancel()
-
-
-def _finished(
-    block: tuple[tuple[int, str], ...], future: Future[_Block]
-) -> Iterator[tuple[dict[str, Any] | None, Checked]]:
-    invalid, identifiers, items = future.result()
-    checks = zip(block, identifiers, items, strict=True)
-    for position, ((number, _), identifier, item) in enumerate(checks):
-        problems, row = invalid.get(position, ({}, None))
-        yield row, Checked(number, problems, identifier, item)

@@ -243,6 +243,7 @@ def test_a_check_can_be_stopped_and_stops_at_its_next_progress_save(
     assert "Stop the check" in page
 
     monkeypatch.setattr(batches, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(row_checks, "BLOCK", 5)  # progress is counted a block at a time
     read = batches.selected_records
 
     handed: list[int] = []

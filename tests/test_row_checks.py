@@ -8,7 +8,7 @@ import sys
 
 from profiles_ui import row_checks
 from profiles_ui.bulk_io import Column, FileInfo, Mapper
-from profiles_ui.row_checks import Rules, check_rows
+from profiles_ui.row_checks import Rules, check_blocks
 from tests.processes import ROOT, children, running, wait_for
 
 RULES = Rules(
@@ -35,18 +35,24 @@ def test_processes_give_the_same_checks_in_file_order(monkeypatch):
     monkeypatch.setattr(row_checks, "BLOCK", 2)  # 10 blocks, more than are ever in flight
     records = numbered_records(20)
 
-    alone = list(check_rows(records, RULES, processes=1))
-    spread = list(check_rows(records, RULES, processes=2))
+    alone = list(check_blocks(records, RULES, processes=1))
+    spread = list(check_blocks(records, RULES, processes=2))
 
     assert spread == alone
-    assert [checked.number for _, checked in spread] == list(range(1, 21))
-    assert [checked.number for _, checked in spread if checked.problems] == [5, 12]
-    assert spread[0][1].item == b'{"email":"u0@example.com","phones":["+79000000000"]}'
-    # Invalid rows come back parsed, to be shown; valid ones do not come back at all.
-    assert [row for row, _ in spread if row] == [
-        {"email": "not-an-email", "phone": "+79000000004"},
-        {"email": "u11@example.com", "phone": "+7"},
+    assert [block.rows for block in spread] == [2] * 10
+    valid = [number for block in spread for number in block.numbers]
+    assert valid == [number for number in range(1, 21) if number not in (5, 12)]
+    assert len([i for block in spread for i in block.identifiers]) == len(valid)
+    assert spread[0].identifiers[0] == "u0@example.com"
+    assert spread[0].items[0] == b'{"email":"u0@example.com","phones":["+79000000000"]}'
+    # Invalid rows come back parsed, to be shown, with each problem on its column.
+    invalid = [(number, row) for block in spread for number, _, row in block.invalid]
+    assert invalid == [
+        (5, {"email": "not-an-email", "phone": "+79000000004"}),
+        (12, {"email": "u11@example.com", "phone": "+7"}),
     ]
+    assert list(spread[2].invalid[0][1]) == ["email"]
+    assert list(spread[5].invalid[0][1]) == ["phone"]
 
 
 def test_rows_are_encoded_as_json_writes_them_with_or_without_float_columns():
@@ -65,16 +71,17 @@ def test_rows_are_encoded_as_json_writes_them_with_or_without_float_columns():
     lines = rules({}, FileInfo("jsonl", "utf-8", "", header))
 
     assert [plain.floats, floats.floats, objects.floats, lines.floats] == [False, True, True, True]
-    [(_, checked)] = check_rows(record, plain)
-    assert (
-        checked.item
-        == b'{"email":"a@example.com","score":"0.00001","prefs":"{\\"k\\": 1e-7}","visits":3}'
-    )
-    [(_, checked)] = check_rows(record, floats, processes=1)
-    assert checked.item == b'{"email":"a@example.com","score":1e-05,"prefs":{"k":1e-07},"visits":3}'
+    [checked] = check_blocks(record, plain)
+    assert checked.items == [
+        b'{"email":"a@example.com","score":"0.00001","prefs":"{\\"k\\": 1e-7}","visits":3}'
+    ]
+    [checked] = check_blocks(record, floats, processes=1)
+    assert checked.items == [
+        b'{"email":"a@example.com","score":1e-05,"prefs":{"k":1e-07},"visits":3}'
+    ]
     line = [(1, '{"email": "a@example.com", "score": 0.00001}\n')]
-    [(_, checked)] = check_rows(line, lines)
-    assert checked.item == b'{"email":"a@example.com","score":1e-05}'
+    [checked] = check_blocks(line, lines)
+    assert checked.items == [b'{"email":"a@example.com","score":1e-05}']
 
 
 CHECK_FOREVER = """
@@ -91,7 +98,7 @@ def endless():
         time.sleep(0.01)
         yield number, f"u{number}@example.com,\\n"
 
-for _ in row_checks.check_rows(endless(), RULES, processes=2):
+for _ in row_checks.check_blocks(endless(), RULES, processes=2):
     print("checking", flush=True)
 """
 
