@@ -98,13 +98,14 @@ def _phone_number_problem(value: str) -> str | None:
         return _NOT_E164
     # is_valid_number accepts every documented number (+79000000000, +79511059000) and
     # also rejects unallocated ranges, which is_possible_number would let through.
-    try:
-        number = parse_e164(value)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not is_valid_number(number):
-        return "not a valid E.164 phone number"
-    return None
+    if (split := _split_e164(value)) is not None:
+        valid = _is_valid_national(*split)  # no PhoneNumber made and taken apart again
+    else:
+        try:
+            valid = is_valid_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            valid = False
+    return None if valid else "not a valid E.164 phone number"
 
 
 def parse_e164(value: str) -> phonenumbers.PhoneNumber:
@@ -115,20 +116,32 @@ def parse_e164(value: str) -> phonenumbers.PhoneNumber:
     where parse() would do more (strip a national prefix or a carrier code, keep leading
     zeros, refuse a short number) go through parse() itself.
     """
+    if (split := _split_e164(value)) is None:
+        return phonenumbers.parse(value, None)
+    country_code, national = split
+    return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+
+
+def _split_e164(value: str) -> tuple[int, str] | None:
+    """(country code, national number) of a value _E164 matches, or None where parse() is
+    needed (see parse_e164)."""
     digits = value[1:]
     for size in (1, 2, 3):
         country_code = int(digits[:size])
-        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        if country_code in _COUNTRY_CODES:
             break
     else:
-        return phonenumbers.parse(value, None)
+        return None
     national = digits[size:]
     if len(digits) <= 2 or len(national) < 2 or national[0] == "0":
-        return phonenumbers.parse(value, None)
+        return None
     national_prefix = _national_prefix_for(country_code)
     if national_prefix is not None and national_prefix.match(national):
-        return phonenumbers.parse(value, None)
-    return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+        return None
+    return country_code, national
+
+
+_COUNTRY_CODES = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
 
 
 def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
@@ -142,8 +155,12 @@ def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
     """
     if number.italian_leading_zero:
         return phonenumbers.is_valid_number(number)
-    national = str(number.national_number)
-    regions = _regions_for(number.country_code)
+    return _is_valid_national(number.country_code, str(number.national_number))
+
+
+def _is_valid_national(country_code: int, national: str) -> bool:
+    """is_valid_number for a national number without leading zeros, as digits."""
+    regions = _regions_for(country_code)
     if len(regions) == 1:
         return regions[0] is not None and regions[0].fits(national)
     # The region is the first whose leading digits match, or else whose patterns do.
