@@ -6,7 +6,12 @@ import signal
 import subprocess
 import sys
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from profiles_ui import row_checks
+from profiles_ui.altcraft.profile_validation import lacks_lookup_value
 from profiles_ui.bulk_io import Column, FileInfo, Mapper
 from profiles_ui.row_checks import Rules, check_blocks
 from tests.processes import ROOT, children, running, wait_for
@@ -117,3 +122,93 @@ def test_check_processes_end_when_the_process_using_them_is_killed():
         user.send_signal(signal.SIGKILL)
         user.wait()
     wait_for(lambda: not any(running(pid) for pid in server + workers), timeout=10)
+
+
+# Columns of every kind a plain row can have, and cells good, bad, empty and padded.
+PLAIN_COLUMNS = [
+    Column("email", "email"), Column("phone", "phones"), Column("first", "_fname"),
+    Column("born", "_bdate"), Column("status", "_status"), Column("tz", "_tz"),
+    Column("visits", "custom:visits"), Column("score", "custom:score"),
+    Column("vip", "custom:vip"), Column("labels", "custom:labels"),
+    Column("since", "custom:since"), Column("email", subscribe="email:1"),
+    Column("mail", subscribe="email:2"), Column("sms", subscribe="sms:2"),
+    Column("tg", subscribe="telegram_bot:3"), Column("wa", subscribe="whatsapp:4"),
+    Column("viber", subscribe="viber:5"), Column("notify", subscribe="notify:6"),
+]  # fmt: skip
+PLAIN_TYPES = {"visits": "int", "score": "float", "vip": "bool", "labels": "tags", "since": "date"}
+# {column: (cells validation accepts, cells it refuses)}; an empty cell is left out.
+PHONES = (["+79160000001", " +447400123456", ""], ["+7", "8916", "+1 202"])
+CELLS = {
+    "email": (["a@example.com", " b@example.org ", ""], ["not-an-email", "a@@b.c", "a@b"]),
+    "phone": PHONES,
+    "first": (["Olly", "Ольга", "  "], ["x\x01y"]),
+    "born": (["1990-02-22", ""], ["1990-02-30", "yesterday"]),
+    "status": (["0", "1", ""], ["7", "x"]),
+    "tz": (["Europe/Moscow", ""], ["Mars/Base"]),
+    "visits": (["3", "-1", ""], ["3.5", "many"]),
+    "score": (["1.5", "1,5", ""], ["nan", "inf", "x"]),
+    "vip": (["true", "no", ""], ["maybe"]),
+    "labels": (["a,b", "a", " , "], []),
+    "since": (["2024-01-01", ""], ["2024-13-01"]),
+    "mail": (["c@example.com", ""], ["c@", "@c.com"]),
+    "sms": PHONES,
+    "tg": (["123", ""], ["abc", "-5", "0"]),
+    "wa": PHONES,
+    "viber": PHONES,
+    "notify": PHONES,
+}
+
+
+@pytest.mark.parametrize("matching", ["email", "phone", "email_or_phone", None])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_plain_row_is_mapped_as_map_does_and_only_when_validation_finds_nothing(matching, data):
+    mapper = Mapper(PLAIN_COLUMNS, PLAIN_TYPES)
+    headers = list(CELLS)
+    rules = dataclasses.replace(
+        RULES,
+        file=FileInfo("csv", "utf-8", ",", headers),
+        mapper=mapper,
+        custom_field_types=PLAIN_TYPES,
+        matching=matching,
+    )
+    assert rules.plain_checks is not None
+    # A few refused cells at most: a row with many has its first one found by any check.
+    spoiled = data.draw(st.sets(st.sampled_from([h for h in headers if CELLS[h][1]]), max_size=2))
+    row = {
+        header: data.draw(st.sampled_from(CELLS[header][header in spoiled]), label=header)
+        for header in headers
+    }
+
+    plain = mapper.plain_profile(row, *rules.plain_checks)
+    profile, origin = mapper.map(row)
+
+    full_problems = row_checks.problems_of(rules, profile, origin)
+    if plain is not None:
+        assert plain == profile
+        lacking = lacks_lookup_value(plain, matching, None)
+        assert bool(full_problems) == lacking
+    else:
+        # Not plain: a cell failed its check, and the whole validation says so.
+        assert full_problems
+
+
+@pytest.mark.parametrize(
+    "columns, types, kind",
+    [
+        ([Column("id", "profile_id")], {}, "csv"),  # checked with the matching mode
+        ([Column("x", "_unknown")], {}, "csv"),
+        ([Column("x", "custom:nope")], {"other": "int"}, "csv"),
+        ([Column("x", subscribe="push:1:fcm")], {}, "csv"),  # four keys
+        ([Column("email", "email")], {}, "jsonl"),  # values of any type
+    ],
+)
+def test_rows_that_need_the_whole_validation_never_take_the_plain_path(columns, types, kind):
+    rules = dataclasses.replace(
+        RULES,
+        file=FileInfo(kind, "utf-8", ",", [c.header for c in columns]),
+        mapper=Mapper(columns, types),
+        custom_field_types=types,
+    )
+
+    assert rules.plain_checks is None

@@ -211,6 +211,54 @@ def _plainly_valid_subscription(sub: object, batch: bool) -> bool:
 _MISSING = object()
 
 
+# --- What a bulk row's plain cells need ---------------------------------------------------
+# A bulk batch maps every row the same way: the same keys, subscriptions of the same shapes.
+# What validate_profile checks of such a row beyond its values is the same for each row, so
+# it is asked once per batch; each row then only has its values checked, with these checks.
+
+
+def plain_value_check(key: str, custom_field_types: dict[str, str] | None) -> Check | None:
+    """The one check validate_profile(batch=True) makes of a plain (not object) value of `key`;
+    None where it does more or refuses the key (profile_id, unknown or badly named fields)."""
+    if (system := _SYSTEM_CHECKS.get(key)) is not None:
+        return system[1]
+    if key in ("profile_id", "subscriptions") or key.startswith("_") or name_problem(key):
+        return None
+    if custom_field_types is not None and key not in custom_field_types:
+        return None
+    return _type_check(custom_field_types.get(key) if custom_field_types else None)
+
+
+def plain_subscription_check(sub: dict) -> tuple[str, str, Check] | None:
+    """For a batch subscription in its channel's canonical three-key shape, with a valid
+    resource ID (the shape _plainly_valid_subscription checks fastest): where its identifier
+    is (key, inner key or "") and the one check validate_subscription makes of it. None for
+    any other shape."""
+    shape = _CANONICAL_SHAPES[True].get(sub.get("channel"))  # type: ignore[arg-type]
+    if shape is None or len(shape[2]) != 1 or len(sub) != 3:
+        return None
+    resource_id = sub.get("resource_id")
+    if type(resource_id) is not int or resource_id <= 0:
+        return None
+    _dotted, container_key, inner, check = shape[2][0]
+    value = sub.get(container_key)
+    if inner and not (type(value) is dict and list(value) == [inner]):
+        return None
+    if not inner and (value is None or type(value) is dict):
+        return None
+    return container_key, inner, check
+
+
+def lacks_lookup_value(profile: dict, matching: str | None, field_name: str | None) -> bool:
+    """Whether validate_profile(batch=True, matching=...) finds the batch item's lookup value
+    missing."""
+    if matching not in MATCHING_MODES:
+        return False
+    problems: list[Problem] = []
+    _check_item_matching(profile, matching, field_name, "", problems.append)
+    return bool(problems)
+
+
 def _canonical_shape(channel: str, batch: bool) -> tuple[frozenset[str], int, tuple[_Step, ...]]:
     """(keys a plainly valid subscription may have, how many it has without status and
     priority, the steps of its canonical identifier)."""
