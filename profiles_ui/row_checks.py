@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import batched
 from typing import Any, NamedTuple
 
@@ -49,7 +48,8 @@ class Rules:
     allow_functions: bool
     allow_keep_value: bool
 
-    @cached_property
+    # Worked out in the process checking a block, once per block: some checks are closures,
+    # which do not pickle.
     def plain_checks(self) -> tuple[list[Check], list[tuple[str, str, Check]]] | None:
         """The checks of each column's values for Mapper.plain_profile; None when a column's
         values need the whole validation, and for JSON Lines, whose values may be anything."""
@@ -62,7 +62,6 @@ class Rules:
             return None
         return fields, subs  # type: ignore[return-value]
 
-    @cached_property
     def floats(self) -> bool:
         """Whether a mapped row may hold a float: a JSON Lines row may hold any value."""
         return self.file.kind == "jsonl" or self.mapper.makes_floats()
@@ -113,11 +112,11 @@ class CheckedBlock(NamedTuple):
 def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBlock:
     """Parse, map, validate and encode a block of read_records' records."""
     block = CheckedBlock(len(records), [], [], [], [])
-    mapper, fmt, floats, plain = rules.mapper, rules.fmt, rules.floats, rules.plain_checks
+    mapper, fmt, floats, plain = rules.mapper, rules.fmt, rules.floats(), rules.plain_checks()
     with gc_paused():  # 2,000 profiles, none in a cycle
         for number, row in parse_records(records, rules.file):
-            # Most rows are plain: their values are all there is to check, at a third of the
-            # cost of the whole validation, which the others get.
+            # Most rows are plain: checking their values is all the whole validation, which
+            # the other rows get, would do for them.
             profile = mapper.plain_profile(row, *plain) if plain else None
             if profile is None or lacks_lookup_value(profile, rules.matching, rules.field_name):
                 profile, origin = mapper.map(row)
