@@ -1,5 +1,6 @@
 """Canonical JSON and Altcraft XML: exact bytes, typing on the way back, unsafe input refused."""
 
+import enum
 import gc
 import re
 
@@ -472,3 +473,19 @@ def test_an_xml_number_too_long_for_python_stays_text_for_validation_to_name():
     payload = decode(body, "xml", operation="profiles/import")
 
     assert payload["db_id"] == "9" * 5000
+
+
+def test_xml_writes_subclasses_of_str_and_int_by_their_values_as_json_does():
+    class Shown(str):
+        def __str__(self) -> str:
+            return "shown"
+
+    class Level(enum.IntEnum):
+        GOLD = 3
+
+    payload = {"name": Shown("Olly"), "level": Level.GOLD, "tags": [Shown("a & b")]}
+
+    assert encode_xml(payload) == (
+        b"<xml><name>Olly</name><level>3</level><tags array='true'>a &amp; b</tags></xml>"
+    )
+    assert encode_json(payload) == b'{"name":"Olly","level":3,"tags":["a & b"]}'

@@ -173,8 +173,8 @@ def _write(obj: dict, out: list[str]) -> None:
                 add(tags[3])
         elif isinstance(value, list | tuple):
             _write_items(key, tags, value, out)
-        else:
-            add(f"<{key}>{_scalar(value)}</{key}>")
+        else:  # a subclass's text is its own, not its __str__'s: no f-string here
+            add(tags[0] + _scalar(value) + tags[1])
 
 
 def _write_items(
@@ -196,7 +196,7 @@ def _write_items(
         elif isinstance(item, list | tuple):
             raise _Unencodable("arrays of arrays cannot be written as XML")
         else:
-            add(f"<{key} array='true'>{_scalar(item)}</{key}>")
+            add(tags[2] + _scalar(item) + tags[1])
 
 
 def encode_xml_element(name: str, value: object, *, array: bool = False) -> bytes:
