@@ -120,9 +120,16 @@ def sandbox(live_server, settings):
     """The sandbox connection, served for real over HTTP by the live server, with seed data."""
     from django.core.management import call_command
 
+    from profiles_ui import services
     from profiles_ui.connections import SANDBOX, all_connections
 
     settings.SANDBOX_BASE_URL = f"{live_server.url}/sandbox/api/"
     settings.ALTCRAFT_RETRY_BACKOFF = 0.01
     call_command("seed_sandbox", verbosity=0)
-    return all_connections()[SANDBOX]
+    yield all_connections()[SANDBOX]
+    # A pooled client keeps its connections to the live server open, and the server keeps a
+    # thread with a database session for each: left open, they stop the test database from
+    # being dropped at the end.
+    for client in services._clients.values():
+        client.session.close()
+    services._clients.clear()
