@@ -10,7 +10,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -323,51 +323,12 @@ class Mapper:
         return profile, origin
 
     def field_keys(self) -> list[str]:
-        """The profile key of each field column, in order."""
+        """The profile key of each field column."""
         return [key for _, key, _ in self._fields]
 
     def subscription_shapes(self) -> list[dict]:
-        """A subscription of each subscription column, in order, as its cells make them."""
+        """A subscription of each subscription column, as its cells make them."""
         return [_subscription(c, resource, "1", push) for _, c, resource, push in self._subs]
-
-    def plain_profile(
-        self,
-        row: dict[str, Any],
-        field_checks: Sequence[Callable[[Any], str | None]],
-        sub_checks: Sequence[tuple[str, str, Callable[[Any], str | None]]],
-    ) -> dict | None:
-        """map(row)'s profile when every cell is text and every value passes its check: the
-        one check validation makes of that value (field_checks and sub_checks, one per field
-        and subscription column, from plain_value_check and plain_subscription_check). None
-        otherwise, for map and the whole validation to say what is wrong."""
-        if self.empty_clears and self.allow_functions:
-            return None  # empty cells become functional updates
-        profile: dict[str, Any] = {}
-        for (header, key, convert), check in zip(self._fields, field_checks, strict=True):
-            value = row.get(header)
-            if type(value) is not str:
-                return None
-            if value := value.strip():
-                value = convert(value)
-                if check(value) is not None:
-                    return None
-                profile[key] = value
-        subscriptions = []
-        for (header, channel, resource_id, provider), (container, inner, check) in zip(
-            self._subs, sub_checks, strict=True
-        ):
-            value = row.get(header)
-            if type(value) is not str:
-                return None
-            if value := value.strip():
-                sub = _subscription(channel, resource_id, value, provider)
-                identifier = sub[container][inner] if inner else sub[container]
-                if check(identifier) is not None:
-                    return None
-                subscriptions.append(sub)
-        if subscriptions:
-            profile["subscriptions"] = subscriptions
-        return profile
 
     def _converter(self, target: str, key: str) -> Any:
         if target == "phones":

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from profiles_ui import row_checks
-from profiles_ui.altcraft.profile_validation import lacks_lookup_value
+from profiles_ui.altcraft.profile_validation import plainly_valid_profile
 from profiles_ui.bulk_io import Column, FileInfo, Mapper
 from profiles_ui.row_checks import Rules, check_blocks
 from tests.processes import ROOT, children, running, wait_for
@@ -134,8 +134,12 @@ PLAIN_COLUMNS = [
     Column("mail", subscribe="email:2"), Column("sms", subscribe="sms:2"),
     Column("tg", subscribe="telegram_bot:3"), Column("wa", subscribe="whatsapp:4"),
     Column("viber", subscribe="viber:5"), Column("notify", subscribe="notify:6"),
+    Column("prefs", "custom:prefs"),
 ]  # fmt: skip
-PLAIN_TYPES = {"visits": "int", "score": "float", "vip": "bool", "labels": "tags", "since": "date"}
+PLAIN_TYPES = {
+    "visits": "int", "score": "float", "vip": "bool", "labels": "tags", "since": "date",
+    "prefs": "object",
+}  # fmt: skip
 # {column: (cells validation accepts, cells it refuses)}; an empty cell is left out.
 PHONES = (["+79160000001", " +447400123456", ""], ["+7", "8916", "+1 202"])
 CELLS = {
@@ -156,14 +160,19 @@ CELLS = {
     "wa": PHONES,
     "viber": PHONES,
     "notify": PHONES,
+    # an object field: an object is left to the whole validation, so refused or not alike
+    "prefs": (['{"a": 1}', '{"action": "unset"}', ""], ["[1]", "{oops"]),
 }
 
 
+@pytest.mark.parametrize("allow_functions", [True, False])  # import_batch, add_batch
 @pytest.mark.parametrize("matching", ["email", "phone", "email_or_phone", None])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_a_plain_row_is_mapped_as_map_does_and_only_when_validation_finds_nothing(matching, data):
-    mapper = Mapper(PLAIN_COLUMNS, PLAIN_TYPES)
+def test_the_plain_check_passes_a_row_exactly_when_the_whole_validation_does(
+    matching, allow_functions, data
+):
+    mapper = Mapper(PLAIN_COLUMNS, PLAIN_TYPES, allow_functions=allow_functions)
     headers = list(CELLS)
     rules = dataclasses.replace(
         RULES,
@@ -171,6 +180,7 @@ def test_a_plain_row_is_mapped_as_map_does_and_only_when_validation_finds_nothin
         mapper=mapper,
         custom_field_types=PLAIN_TYPES,
         matching=matching,
+        allow_functions=allow_functions,
     )
     checks = rules.plain_checks()
     assert checks is not None
@@ -180,18 +190,15 @@ def test_a_plain_row_is_mapped_as_map_does_and_only_when_validation_finds_nothin
         header: data.draw(st.sampled_from(CELLS[header][header in spoiled]), label=header)
         for header in headers
     }
-
-    plain = mapper.plain_profile(row, *checks)
     profile, origin = mapper.map(row)
 
+    plain = plainly_valid_profile(profile, *checks, matching, None)
     full_problems = row_checks.problems_of(rules, profile, origin)
-    if plain is not None:
-        assert plain == profile
-        lacking = lacks_lookup_value(plain, matching, None)
-        assert bool(full_problems) == lacking
+
+    if any(isinstance(value, dict) for value in profile.values()):
+        assert not plain  # an object (maybe a functional update) is the whole validation's
     else:
-        # Not plain: a cell failed its check, and the whole validation says so.
-        assert full_problems
+        assert plain == (not full_problems)
 
 
 @pytest.mark.parametrize(

@@ -249,14 +249,30 @@ def plain_subscription_check(sub: dict) -> tuple[str, str, Check] | None:
     return container_key, inner, check
 
 
-def lacks_lookup_value(profile: dict, matching: str | None, field_name: str | None) -> bool:
-    """Whether validate_profile(batch=True, matching=...) finds the batch item's lookup value
-    missing."""
+def plainly_valid_profile(
+    profile: dict,
+    field_checks: dict[str, Check],
+    sub_checks: dict[tuple[str, int], tuple[str, str, Check]],
+    matching: str | None,
+    field_name: str | None,
+) -> bool:
+    """True when a bulk row mapped with the keys and subscription shapes the checks were made
+    for (plain_value_check, plain_subscription_check) needs nothing more than its values
+    checked, and they pass; validate_profile(batch=True) then finds nothing. Objects (an
+    object field's value, which may be a functional update) go to validate_profile."""
+    for key, value in profile.items():
+        if key == "subscriptions":
+            for sub in value:
+                container, inner, check = sub_checks[sub["channel"], sub["resource_id"]]
+                if check(sub[container][inner] if inner else sub[container]) is not None:
+                    return False
+        elif isinstance(value, dict) or field_checks[key](value) is not None:
+            return False
     if matching not in MATCHING_MODES:
-        return False
+        return True
     problems: list[Problem] = []
     _check_item_matching(profile, matching, field_name, "", problems.append)
-    return bool(problems)
+    return not problems
 
 
 def _canonical_shape(channel: str, batch: bool) -> tuple[frozenset[str], int, tuple[_Step, ...]]:
