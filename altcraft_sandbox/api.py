@@ -14,15 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from altcraft.codec import CONTENT_TYPES, PayloadError, decode, encode_json, encode_xml
+from altcraft.error_codes import describe_error
+from altcraft.operations import MAX_BYTES, OPERATIONS
 from altcraft_sandbox import dedup, faults, ops
 from altcraft_sandbox.changes import ItemError
 from altcraft_sandbox.context import Call
 from altcraft_sandbox.models import Token
 from altcraft_sandbox.readers import READERS
-from profiles_ui.altcraft.codec import CONTENT_TYPES, PayloadError, decode, encode_json, encode_xml
-from profiles_ui.altcraft.collector import gc_paused
-from profiles_ui.altcraft.errors import describe_error
-from profiles_ui.altcraft.operations import MAX_BYTES, OPERATIONS
 
 MAX_BODY = MAX_BYTES
 ACCEPTED_TYPES = {
@@ -178,8 +177,7 @@ def api(request: HttpRequest, method: str) -> HttpResponse:
             answer = fail(request, fault, "json", None)
             if answer is not None:
                 return answer
-    with gc_paused():
-        response = respond(request, body, method)
+    response = respond(request, body, method)
     if failing and fault.after:
         return fail(request, fault, "json", response) or response
     return response

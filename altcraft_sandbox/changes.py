@@ -4,8 +4,8 @@ and subscriptions (§5) read into one normalised shape. No database access here.
 import re
 from dataclasses import dataclass, field
 
-from profiles_ui.altcraft.channels import SUBSCRIPTION_STATUSES, infer_channel
-from profiles_ui.altcraft.fields import is_function
+from altcraft.channels import SUBSCRIPTION_STATUSES, infer_channel
+from altcraft.fields import is_function
 
 _NOT_PHONE = re.compile(r"[^\d]")
 KEEP = -1  # update_batch: a status or priority of -1 keeps the current value

@@ -4,6 +4,10 @@ through the engine's Workspace."""
 
 import re
 
+from altcraft.codec import PayloadError, decode
+from altcraft.matching import effective_mode
+from altcraft.operations import OPERATIONS, Operation
+from altcraft.validation import Problem, validate
 from altcraft_sandbox.changes import ItemError, read_subscription
 from altcraft_sandbox.context import (
     Call,
@@ -16,10 +20,6 @@ from altcraft_sandbox.context import (
 from altcraft_sandbox.engine import Workspace
 from altcraft_sandbox.models import Database, Workflow
 from altcraft_sandbox.rows import Lookup
-from profiles_ui.altcraft.codec import PayloadError, decode
-from profiles_ui.altcraft.matching import effective_mode
-from profiles_ui.altcraft.operations import OPERATIONS, Operation
-from profiles_ui.altcraft.validation import Problem, validate
 
 _ITEM_PATH = re.compile(r"data\[(\d+)\]")
 # Parameters that choose how to talk rather than what to do: not part of the validated body.

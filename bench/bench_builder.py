@@ -44,8 +44,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import clear_url_caches, path  # noqa: E402
 
+from altcraft.channels import CHANNELS  # noqa: E402
 from profiles_ui import catalog  # noqa: E402
-from profiles_ui.altcraft.channels import CHANNELS  # noqa: E402
 from profiles_ui.connections import SANDBOX, all_connections  # noqa: E402
 
 WARMUP, RUNS = 30, 400

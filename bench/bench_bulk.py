@@ -232,8 +232,8 @@ def sandbox_busy_seconds(batch_id: int) -> float:
 
 def run_single(api: str, rows: int) -> float:
     """One request per profile, one after another, as a Postman runner sends them."""
-    from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER, AltcraftClient
-    from profiles_ui.altcraft.codec import encode_json
+    from altcraft.client import TOKEN_PLACEHOLDER, AltcraftClient
+    from altcraft.codec import encode_json
 
     client = AltcraftClient(api)
     started = time.perf_counter()
@@ -250,7 +250,7 @@ def run_single(api: str, rows: int) -> float:
 
 def run_limit(base: str, path: Path, streams: int) -> float:
     """Chunk bodies built beforehand, posted in parallel to an endpoint that only reads them."""
-    from profiles_ui.altcraft.batching import split_into_chunks
+    from altcraft.batching import split_into_chunks
 
     with open(path, encoding="utf-8", newline="") as text:
         reader = csv.reader(text)

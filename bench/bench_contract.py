@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from profiles_ui.altcraft.batching import split_into_chunks  # noqa: E402
-from profiles_ui.altcraft.codec import decode, encode_json, encode_xml  # noqa: E402
+from altcraft.batching import split_into_chunks  # noqa: E402
+from altcraft.codec import decode, encode_json, encode_xml  # noqa: E402
 
 OPERATION = "profiles/import_batch"
 ENVELOPE = {"db_id": 1, "matching": "email", "skip_triggers": True}

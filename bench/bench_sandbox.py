@@ -112,7 +112,7 @@ def bench_import(base: str, token: str) -> tuple[list[float], list[float]]:
 
 
 def bench_client(base: str, token: str) -> tuple[list[float], list[float]]:
-    from profiles_ui.altcraft.client import AltcraftClient
+    from altcraft.client import AltcraftClient
 
     body = json.dumps(
         {"db_id": 1, "email": "olly@example.com", "data": {"_fname": "Olly"}}
@@ -141,7 +141,7 @@ def bench_client(base: str, token: str) -> tuple[list[float], list[float]]:
 
 def main() -> None:
     logging.getLogger("django.server").setLevel(logging.ERROR)
-    logging.getLogger("profiles_ui.altcraft.client").setLevel(logging.WARNING)
+    logging.getLogger("altcraft.client").setLevel(logging.WARNING)
     setup_test_environment()
     vendor = connection.vendor
     if vendor == "sqlite":

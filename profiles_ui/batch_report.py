@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from profiles_ui.altcraft.errors import describe_error
+from altcraft.error_codes import describe_error
 from profiles_ui.models import Batch, Submission
 
 

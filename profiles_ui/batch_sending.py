@@ -24,9 +24,8 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from altcraft.batching import body_prefix
 from profiles_ui import services
-from profiles_ui.altcraft.batching import body_prefix
-from profiles_ui.altcraft.collector import gc_paused
 from profiles_ui.batch_report import row_outcomes
 from profiles_ui.batches import (
     CHUNK_FORMAT,
@@ -179,8 +178,7 @@ def _deliver_chunk(
             record = _record_for(batch, connection, chunk, body)
         if record.state == Submission.State.PENDING:
             record = services.deliver(record, connection, body)
-        with gc_paused():  # the answer's 10,000 results, read into outcomes
-            settle(chunk, record)
+        settle(chunk, record)
         # Its record keeps the body now; a resumed batch skips a settled chunk.
         chunk_body_path(batch, chunk.index).unlink(missing_ok=True)
     finally:

@@ -28,11 +28,10 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from profiles_ui.altcraft.batching import ProfileTooLarge, split_into_chunks
-from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER
-from profiles_ui.altcraft.collector import gc_paused
-from profiles_ui.altcraft.matching import MATCHING_MODES
-from profiles_ui.altcraft.operations import get_operation
+from altcraft.batching import ProfileTooLarge, split_into_chunks
+from altcraft.client import TOKEN_PLACEHOLDER
+from altcraft.matching import MATCHING_MODES
+from altcraft.operations import get_operation
 from profiles_ui.batch_report import failed_rows
 from profiles_ui.bulk_io import (
     Column,
@@ -248,10 +247,7 @@ def run_check(batch_id: int) -> None:
     if batch is None:
         return  # checked already, or the mapping changed since
     try:
-        # Rows die young, but a chunk's 10,000 mapped profiles live until it is planned,
-        # and the collector walked them over and over for nothing.
-        with gc_paused():
-            check(batch)
+        check(batch)
     except CheckStopped:
         logger.info("the check of batch %s was stopped", batch_id)
     except BatchError as exc:

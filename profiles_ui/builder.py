@@ -16,11 +16,11 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import get_template
 from django_htmx.http import retarget
 
+from altcraft.channels import CHANNELS, PUSH_PROVIDERS
+from altcraft.codec import PayloadError, decode, detect_format
+from altcraft.error_codes import describe_error
+from altcraft.operations import OPERATIONS
 from profiles_ui import catalog, payloads, services
-from profiles_ui.altcraft.channels import CHANNELS, PUSH_PROVIDERS
-from profiles_ui.altcraft.codec import PayloadError, decode, detect_format
-from profiles_ui.altcraft.errors import describe_error
-from profiles_ui.altcraft.operations import OPERATIONS
 from profiles_ui.builder_forms import Builder
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
 from profiles_ui.form_data import form_data

@@ -7,8 +7,8 @@ from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.utils.translation import gettext_lazy
 
+from altcraft.matching import MATCHING_MODES, mode_keys
 from profiles_ui import catalog
-from profiles_ui.altcraft.matching import MATCHING_MODES, mode_keys
 from profiles_ui.connections import Connection
 from profiles_ui.forms import (
     ATTACH,
@@ -139,8 +139,8 @@ class Builder:
 
     def validate(self) -> bool:
         """Parses every form, builds the payload, and marks each problem on its field."""
+        from altcraft.validation import validate
         from profiles_ui import payloads
-        from profiles_ui.altcraft.validation import validate
 
         parsed_ok = all([form.is_valid() for form in self.all_forms()])  # every form, no short cut
         live = [(i, form) for i, form in enumerate(self.subs.forms) if not _deleted(form)]

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from django import forms
 
+from altcraft.channels import CHANNELS, PUSH_PROVIDERS
+from altcraft.fields import SYSTEM_FIELDS
+from altcraft.matching import MATCHING_MODES
+from altcraft.operations import OPERATIONS
 from profiles_ui import catalog
-from profiles_ui.altcraft.channels import CHANNELS, PUSH_PROVIDERS
-from profiles_ui.altcraft.fields import SYSTEM_FIELDS
-from profiles_ui.altcraft.matching import MATCHING_MODES
-from profiles_ui.altcraft.operations import OPERATIONS
 from profiles_ui.bulk_io import SUBSCRIPTION_CHANNELS, Column, auto_field, auto_subscription
 from profiles_ui.connections import Connection, all_connections
 from profiles_ui.models import Batch, SavedMapping

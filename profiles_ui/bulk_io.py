@@ -16,8 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from profiles_ui.altcraft.channels import CHANNELS
-from profiles_ui.altcraft.fields import SYSTEM_FIELDS
+from altcraft.channels import CHANNELS
+from altcraft.fields import SYSTEM_FIELDS
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = ",;\t|"
@@ -322,14 +322,6 @@ class Mapper:
             profile["subscriptions"] = subscriptions
         return profile, origin
 
-    def field_keys(self) -> list[str]:
-        """The profile key of each field column."""
-        return [key for _, key, _ in self._fields]
-
-    def subscription_shapes(self) -> list[dict]:
-        """A subscription of each subscription column, as its cells make them."""
-        return [_subscription(c, resource, "1", push) for _, c, resource, push in self._subs]
-
     def _converter(self, target: str, key: str) -> Any:
         if target == "phones":
             return _phones
@@ -340,15 +332,6 @@ class Mapper:
             return partial(_typed, field_type=field_type)  # picklable, unlike a lambda
         return str
 
-    def makes_floats(self) -> bool:
-        """Whether a text cell can become a float: only in a float, object or array of
-        objects custom field."""
-        return any(
-            self.custom_types.get(column.field.removeprefix("custom:")) in _FLOAT_TYPES
-            for column in self.columns
-            if column.field.startswith("custom:")
-        )
-
     def identifier(self, profile: dict) -> str:
         value = profile.get(self.identifier_key)
         if isinstance(value, list):
@@ -356,9 +339,6 @@ class Mapper:
         if isinstance(value, dict):
             value = ""
         return str(value or "")[:254]
-
-
-_FLOAT_TYPES = frozenset({"float", "object", "arr_object"})
 
 
 def _phones(value: str) -> list[str]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from altcraft.channels import CHANNELS
 from profiles_ui import services
-from profiles_ui.altcraft.channels import CHANNELS
 from profiles_ui.connections import Connection
 
 TTL = 15 * 60

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER
+from altcraft.client import TOKEN_PLACEHOLDER
 from profiles_ui.connections import all_connections
 from profiles_ui.models import Submission
 

@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from profiles_ui.altcraft.channels import STATUS_WORDS, infer_channel
-from profiles_ui.altcraft.fields import SYSTEM_FIELDS
-from profiles_ui.altcraft.matching import MATCHING_KEYS
-from profiles_ui.altcraft.operations import Operation
+from altcraft.channels import STATUS_WORDS, infer_channel
+from altcraft.fields import SYSTEM_FIELDS
+from altcraft.matching import MATCHING_KEYS
+from altcraft.operations import Operation
 from profiles_ui.payloads import OPTION_FLAGS, SEGMENTS, SUB_SIMPLE_KEYS
 
 

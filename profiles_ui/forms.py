@@ -17,9 +17,9 @@ from typing import Any
 
 from django import forms
 
+from altcraft.matching import DEFAULT_MATCHING, MATCHING_MODES, mode_keys
+from altcraft.operations import OPERATIONS, Operation
 from profiles_ui import catalog
-from profiles_ui.altcraft.matching import DEFAULT_MATCHING, MATCHING_MODES, mode_keys
-from profiles_ui.altcraft.operations import OPERATIONS, Operation
 from profiles_ui.connections import all_connections
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024

@@ -21,9 +21,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.middleware import HtmxDetails
 
+from altcraft import codec
+from altcraft.error_codes import describe_error
 from profiles_ui import roles, services
-from profiles_ui.altcraft import codec
-from profiles_ui.altcraft.errors import describe_error
 from profiles_ui.connections import get_connection
 from profiles_ui.exports import configured_tokens, export_response, redact
 from profiles_ui.history_forms import (

@@ -39,7 +39,7 @@ def search_condition(text: str) -> Q:
 
 def operation_choices() -> list[tuple[str, str]]:
     try:
-        from profiles_ui.altcraft.operations import OPERATIONS
+        from altcraft.operations import OPERATIONS
     except ImportError:  # the contract package is optional for reading the history
         return []
     return [(path, path) for path in OPERATIONS]

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from profiles_ui.altcraft.matching import MATCHING_KEYS
-from profiles_ui.altcraft.operations import Operation
-from profiles_ui.altcraft.problems import Problem
+from altcraft.matching import MATCHING_KEYS
+from altcraft.operations import Operation
+from altcraft.problems import Problem
 
 _INT = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")

@@ -9,10 +9,10 @@ from typing import Any
 
 from django import forms
 
+from altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES
+from altcraft.fields import GROUPS, SYSTEM_FIELDS, actions_for
+from altcraft.operations import Operation
 from profiles_ui import catalog
-from profiles_ui.altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES
-from profiles_ui.altcraft.fields import GROUPS, SYSTEM_FIELDS, actions_for
-from profiles_ui.altcraft.operations import Operation
 from profiles_ui.connections import Connection
 from profiles_ui.forms import FieldSet, PlainInputsForm, int_or_none, number_or_select, text
 

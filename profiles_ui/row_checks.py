@@ -18,15 +18,8 @@ from dataclasses import dataclass
 from itertools import batched
 from typing import Any, NamedTuple
 
-from profiles_ui.altcraft.batching import encode_item
-from profiles_ui.altcraft.collector import gc_paused
-from profiles_ui.altcraft.profile_validation import (
-    Check,
-    plain_subscription_check,
-    plain_value_check,
-    plainly_valid_profile,
-)
-from profiles_ui.altcraft.validation import validate_profile
+from altcraft.batching import encode_item
+from altcraft.validation import validate_profile
 from profiles_ui.bulk_io import NOT_AN_OBJECT, FileInfo, Mapper, column_of, parse_records
 from profiles_ui.processes import exit_with
 
@@ -47,31 +40,6 @@ class Rules:
     field_name: str | None
     allow_functions: bool
     allow_keep_value: bool
-
-    # Worked out in the process checking a block, once per block: some checks are closures,
-    # which do not pickle.
-    def plain_checks(
-        self,
-    ) -> tuple[dict[str, Check], dict[tuple[str, int], tuple[str, str, Check]]] | None:
-        """The checks of each mapped key's and subscription's values for plainly_valid_profile;
-        None when a column's values need the whole validation: JSON Lines (values of any
-        type), empty cells that clear fields (functional updates), keys or shapes with more
-        to check than the value."""
-        if self.file.kind != "csv" or (self.mapper.empty_clears and self.allow_functions):
-            return None
-        types = self.custom_field_types
-        fields = {key: plain_value_check(key, types) for key in self.mapper.field_keys()}
-        subs = {
-            (sub["channel"], sub["resource_id"]): plain_subscription_check(sub)
-            for sub in self.mapper.subscription_shapes()
-        }
-        if None in fields.values() or None in subs.values():
-            return None
-        return fields, subs  # type: ignore[return-value]
-
-    def floats(self) -> bool:
-        """Whether a mapped row may hold a float: a JSON Lines row may hold any value."""
-        return self.file.kind == "jsonl" or self.mapper.makes_floats()
 
 
 def problems_of(rules: Rules, profile: dict, origin: dict[str, str]) -> dict[str, list[str]]:
@@ -119,21 +87,15 @@ class CheckedBlock(NamedTuple):
 def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBlock:
     """Parse, map, validate and encode a block of read_records' records."""
     block = CheckedBlock(len(records), [], [], [], [])
-    mapper, fmt, floats, plain = rules.mapper, rules.fmt, rules.floats(), rules.plain_checks()
-    lookup = (rules.matching, rules.field_name)
-    with gc_paused():  # 2,000 profiles, none in a cycle
-        for number, row in parse_records(records, rules.file):
-            profile, origin = mapper.map(row)
-            # Most rows are plain: checking their values is all the whole validation, which
-            # the other rows get, would do for them.
-            if not (plain and plainly_valid_profile(profile, *plain, *lookup)) and (
-                problems := problems_of(rules, profile, origin)
-            ):
-                block.invalid.append((number, problems, row))
-                continue
-            block.numbers.append(number)
-            block.identifiers.append(mapper.identifier(profile))
-            block.items.append(encode_item(profile, fmt, floats=floats))
+    mapper, fmt = rules.mapper, rules.fmt
+    for number, row in parse_records(records, rules.file):
+        profile, origin = mapper.map(row)
+        if problems := problems_of(rules, profile, origin):
+            block.invalid.append((number, problems, row))
+            continue
+        block.numbers.append(number)
+        block.identifiers.append(mapper.identifier(profile))
+        block.items.append(encode_item(profile, fmt))
     return block
 
 

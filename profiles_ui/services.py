@@ -12,13 +12,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from profiles_ui.altcraft.client import (
+from altcraft.client import (
     TOKEN_PLACEHOLDER,
     AltcraftClient,
     AltcraftResponse,
     TransportError,
 )
-from profiles_ui.altcraft.codec import encode_json, encode_xml
+from altcraft.codec import encode_json, encode_xml
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Submission
 from profiles_ui.roles import user_role

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from profiles_ui.altcraft.batching import ProfileTooLarge, split_into_chunks
-from profiles_ui.altcraft.codec import decode, encode_json, encode_xml
+from altcraft.batching import ProfileTooLarge, split_into_chunks
+from altcraft.codec import decode, encode_json, encode_xml
 
 ENVELOPE = {"db_id": 1, "matching": "email", "skip_triggers": True}
 OPERATION = "profiles/import_batch"

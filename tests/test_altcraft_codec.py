@@ -1,13 +1,11 @@
 """Canonical JSON and Altcraft XML: exact bytes, typing on the way back, unsafe input refused."""
 
 import enum
-import gc
 import re
 
 import pytest
 
-from profiles_ui.altcraft import xmlparse
-from profiles_ui.altcraft.codec import (
+from altcraft.codec import (
     PayloadError,
     decode,
     decode_response,
@@ -16,7 +14,6 @@ from profiles_ui.altcraft.codec import (
     encode_json,
     encode_xml,
 )
-from tests.test_collector import collections_started
 
 
 def test_json_is_compact_utf8_in_the_given_key_order():
@@ -295,45 +292,6 @@ def test_nesting_is_refused_from_the_65th_level_on():
     assert decode(nested(64), "xml")["a"]["a"]
     with pytest.raises(PayloadError, match="^elements are nested more than 64 deep$"):
         decode(nested(65), "xml")
-
-
-def test_plain_utf8_xml_never_needs_the_callback_parser(monkeypatch):
-    def refuse(*args: object) -> None:
-        raise AssertionError("the callback parser was used")
-
-    monkeypatch.setattr(xmlparse, "_parse_expat", refuse)
-    body = (
-        b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\n<!-- c --><xml><db_id>1</db_id></xml>'
-    )
-
-    assert decode(body, "xml") == {"db_id": 1}
-
-
-def test_the_garbage_collector_is_left_as_it_was():
-    decode(b"<xml><db_id>1</db_id></xml>", "xml")
-    assert gc.isenabled()
-    with pytest.raises(PayloadError):
-        decode(b"<xml><a>1</b></xml>", "xml")
-    assert gc.isenabled()
-
-    gc.disable()
-    try:
-        decode(b"<xml><db_id>1</db_id></xml>", "xml")
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
-def test_a_large_parsed_batch_is_not_walked_again_by_the_next_young_collection():
-    body = encode_xml(
-        {"data": [{"email": f"u{i}@example.com", "cats": ["a"]} for i in range(5_000)]}
-    )
-    assert len(body) >= xmlparse._LARGE_BODY
-    with collections_started() as started:
-        parsed = decode(body, "xml", operation="profiles/import_batch")
-        [[i] for i in range(100)]  # would start a young collection of all of `parsed`
-    assert started == []  # its containers went straight to the oldest generation
-    assert len(parsed["data"]) == 5_000
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-import profiles_ui.altcraft as altcraft
-from profiles_ui.altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES, infer_channel
-from profiles_ui.altcraft.errors import ERROR_CODES, describe_error
-from profiles_ui.altcraft.fields import ACTIONS, GROUPS, SYSTEM_FIELDS, actions_for
-from profiles_ui.altcraft.matching import MATCHING_MODES, matching_values
-from profiles_ui.altcraft.operations import OPERATIONS, UnknownOperation, get_operation
+import altcraft
+from altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES, infer_channel
+from altcraft.error_codes import ERROR_CODES, describe_error
+from altcraft.fields import ACTIONS, GROUPS, SYSTEM_FIELDS, actions_for
+from altcraft.matching import MATCHING_MODES, matching_values
+from altcraft.operations import OPERATIONS, UnknownOperation, get_operation
 
 PACKAGE = Path(altcraft.__file__).parent
 

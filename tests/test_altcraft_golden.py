@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from profiles_ui.altcraft.codec import (
+from altcraft.codec import (
     PayloadError,
     decode,
     decode_response,
@@ -14,8 +14,8 @@ from profiles_ui.altcraft.codec import (
     encode_json,
     encode_xml,
 )
-from profiles_ui.altcraft.operations import OPERATIONS
-from profiles_ui.altcraft.validation import validate, validate_profile
+from altcraft.operations import OPERATIONS
+from altcraft.validation import validate, validate_profile
 from tests.documented import EXAMPLES
 
 HERE = Path(__file__).resolve().parent

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from profiles_ui.altcraft.validation import (
+from altcraft.validation import (
     Problem,
     validate,
     validate_profile,

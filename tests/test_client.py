@@ -7,8 +7,8 @@ import uuid
 import pytest
 import requests
 
+from altcraft.client import AltcraftClient, TransportError
 from profiles_ui import services
-from profiles_ui.altcraft.client import AltcraftClient, TransportError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from profiles_ui.altcraft.codec import decode, encode_json, encode_xml
+from altcraft.codec import decode, encode_json, encode_xml
 
 from .test_altcraft_golden import REQUESTS, SHARED, operation_of, read
 

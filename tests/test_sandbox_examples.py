@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from altcraft.codec import decode, decode_response
 from altcraft_sandbox import seed
-from profiles_ui.altcraft.codec import decode, decode_response
 from tests.documented import EXAMPLES
 from tests.test_sandbox_fixtures import live_sandbox_fixture  # noqa: F401
 

@@ -7,9 +7,9 @@ import uuid
 import pytest
 import requests
 
+from altcraft.client import AltcraftClient, TransportError
 from altcraft_sandbox import seed
 from altcraft_sandbox.models import Profile
-from profiles_ui.altcraft.client import AltcraftClient, TransportError
 from tests.test_sandbox_fixtures import live_sandbox_fixture  # noqa: F401
 
 EMAIL = "olly@example.com"

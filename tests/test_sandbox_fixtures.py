@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from altcraft.codec import decode_response, encode_xml
 from altcraft_sandbox import seed
-from profiles_ui.altcraft.codec import decode_response, encode_xml
 
 CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
 

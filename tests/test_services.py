@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection as db_connection
 
+from altcraft.client import TOKEN_PLACEHOLDER
 from profiles_ui import services
-from profiles_ui.altcraft.client import TOKEN_PLACEHOLDER
 from profiles_ui.connections import Connection
 from profiles_ui.models import Submission
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from profiles_ui.altcraft.codec import (
+from altcraft.codec import (
     FORMATS,
     PayloadError,
     decode,
@@ -20,9 +20,9 @@ from profiles_ui.altcraft.codec import (
     encode_json,
     encode_xml,
 )
-from profiles_ui.altcraft.fields import CUSTOM_FIELD_TYPES
-from profiles_ui.altcraft.operations import OPERATIONS, UnknownOperation, get_operation
-from profiles_ui.altcraft.validation import validate
+from altcraft.fields import CUSTOM_FIELD_TYPES
+from altcraft.operations import OPERATIONS, UnknownOperation, get_operation
+from altcraft.validation import validate
 
 
 def _field_type(text: str) -> tuple[str, str]:

@@ -13,16 +13,14 @@ XML rules, written and read (decisions table, §13):
 
 import json
 import re
-from xml.parsers.expat import ErrorString, ExpatError
 
-import orjson
 from defusedxml import DefusedXmlException
 
 from .formats import XML_INVALID_CHARS, is_xml_name
 from .operations import normalize_path
 from .problems import join_path
 from .schema import RESPONSE, request_schema
-from .xmlparse import XMLRefused, parse_xml
+from .xmlparse import SAXParseException, XMLRefused, parse_xml
 
 FORMATS = ("json", "xml")
 CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
@@ -39,39 +37,12 @@ class _Unencodable(ValueError):
 # --- JSON -------------------------------------------------------------------------------
 
 
-# Made once: json.dumps with options builds an encoder per call, which took a fifth of the
-# time of encoding a bulk row. Payloads are trees (parsed or built), so the check for cycles
-# goes; a cycle would still end as a RecursionError, below.
-_COMPACT_JSON = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")
-)
-# Values orjson would write on its own terms (subclasses, dataclasses, dates) go to json.
-_ORJSON_OPTIONS = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-)
-
-
-def encode_json(payload: object, *, indent: int | None = None, floats: bool = True) -> bytes:
-    """UTF-8, compact separators, keys in the order given.
-
-    floats=False says the payload holds no float (a bulk row whose columns make none): it is
-    then written by orjson, byte for byte as json writes it, in a sixth of the time (encoding
-    was a quarter of a bulk row's check). Floats stay with json: orjson writes some of them
-    otherwise (0.00001 for 1e-05, 1e-7 for 1e-07) and NaN as null, which json refuses.
-    (orjson also writes UUIDs and enums, which json refuses; payloads hold JSON's own types.)
-    """
-    if not floats and indent is None:
-        try:
-            return orjson.dumps(payload, option=_ORJSON_OPTIONS)
-        except orjson.JSONEncodeError:
-            pass  # json writes, or says why it cannot: big integers, keys that are not strings
+def encode_json(payload: object, *, indent: int | None = None) -> bytes:
+    """UTF-8, compact separators (or indented for people), keys in the order given."""
+    separators = (",", ":") if indent is None else (",", ": ")
     try:
-        if indent is None:
-            return _COMPACT_JSON.encode(payload).encode("utf-8")
         text = json.dumps(
-            payload, ensure_ascii=False, allow_nan=False, indent=indent, separators=(",", ": ")
+            payload, ensure_ascii=False, allow_nan=False, indent=indent, separators=separators
         )
         return text.encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
@@ -285,10 +256,9 @@ def detect_format(body: bytes, content_type: str | None = None) -> str:
 def _decode_xml(body: bytes, schema: object) -> dict:
     try:
         return parse_xml(body, schema)  # type: ignore[arg-type]
-    except ExpatError as exc:
-        raise PayloadError(
-            f"malformed XML: {ErrorString(exc.code)} at line {exc.lineno}, column {exc.offset + 1}"
-        ) from None
+    except SAXParseException as exc:
+        where = f"line {exc.getLineNumber()}, column {exc.getColumnNumber() + 1}"
+        raise PayloadError(f"malformed XML: {exc.getMessage()} at {where}") from None
     except DefusedXmlException as exc:
         raise PayloadError(
             "XML with a document type declaration or entities is refused: they can expand "

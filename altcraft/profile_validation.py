@@ -54,8 +54,6 @@ def validate_profile(
                 out(Problem(path, "must be a list of subscriptions"))
                 continue
             for i, sub in enumerate(value):
-                if _plainly_valid_subscription(sub, batch):
-                    continue
                 problems += validate_subscription(
                     sub,
                     batch=batch,
@@ -154,134 +152,6 @@ def validate_subscription(
     if channel is not None:
         _check_identifiers(sub, channel, batch, path, out)
     return problems
-
-
-def _plainly_valid_subscription(sub: object, batch: bool) -> bool:
-    """True for a subscription in its channel's canonical shape with good values.
-
-    Most subscriptions look like this, and this check costs a fraction of the full one. It
-    only ever says yes when validate_subscription would find nothing; anything else (a
-    missing channel, custom fields, an alternative form, a doubtful value) goes there.
-    """
-    if type(sub) is not dict:
-        return False
-    name = sub.get("channel")
-    if type(name) is not str:
-        return False
-    shape = _CANONICAL_SHAPES[batch].get(name)
-    if shape is None:
-        return False
-    allowed, plain_size, steps = shape
-    resource_id = sub.get("resource_id")
-    if type(resource_id) is not int or resource_id <= 0:
-        return False
-    if len(steps) == 1 and len(sub) == 3:
-        # channel, resource_id and the identifier's key, the most common shape by far: with
-        # three keys, the identifier's present means there are no others.
-        _dotted, container_key, inner, check = steps[0]
-        value = sub.get(container_key, _MISSING)
-        if inner:
-            if type(value) is not dict or len(value) != 1:
-                return False
-            value = value.get(inner, _MISSING)
-        return value is not _MISSING and check(value) is None
-    if not sub.keys() <= allowed:
-        return False
-    if len(sub) > plain_size:  # status or priority too
-        if "status" in sub:
-            status = sub["status"]
-            if not (
-                (type(status) is str and status in SUBSCRIPTION_STATUSES)
-                or (type(status) is int and 0 <= status <= 6)
-            ):
-                return False
-        if "priority" in sub and not (type(sub["priority"]) is int and sub["priority"] >= 0):
-            return False
-    for _dotted, container_key, inner, check in steps:
-        value = sub.get(container_key, _MISSING)
-        if inner:
-            if type(value) is not dict or len(value) != 1:
-                return False
-            value = value.get(inner, _MISSING)
-        if value is _MISSING or check(value) is not None:
-            return False
-    return True
-
-
-_MISSING = object()
-
-
-# --- What a bulk row's plain cells need ---------------------------------------------------
-# A bulk batch maps every row the same way: the same keys, subscriptions of the same shapes.
-# What validate_profile checks of such a row beyond its values is the same for each row, so
-# it is asked once per batch; each row then only has its values checked, with these checks.
-
-
-def plain_value_check(key: str, custom_field_types: dict[str, str] | None) -> Check | None:
-    """The one check validate_profile(batch=True) makes of a plain (not object) value of `key`;
-    None where it does more or refuses the key (profile_id, unknown or badly named fields)."""
-    if (system := _SYSTEM_CHECKS.get(key)) is not None:
-        return system[1]
-    if key in ("profile_id", "subscriptions") or key.startswith("_") or name_problem(key):
-        return None
-    if custom_field_types is not None and key not in custom_field_types:
-        return None
-    return _type_check(custom_field_types.get(key) if custom_field_types else None)
-
-
-def plain_subscription_check(sub: dict) -> tuple[str, str, Check] | None:
-    """For a batch subscription in its channel's canonical three-key shape, with a valid
-    resource ID (the shape _plainly_valid_subscription checks fastest): where its identifier
-    is (key, inner key or "") and the one check validate_subscription makes of it. None for
-    any other shape."""
-    shape = _CANONICAL_SHAPES[True].get(sub.get("channel"))  # type: ignore[arg-type]
-    if shape is None or len(shape[2]) != 1 or len(sub) != 3:
-        return None
-    resource_id = sub.get("resource_id")
-    if type(resource_id) is not int or resource_id <= 0:
-        return None
-    _dotted, container_key, inner, check = shape[2][0]
-    value = sub.get(container_key)
-    if inner and not (type(value) is dict and list(value) == [inner]):
-        return None
-    if not inner and (value is None or type(value) is dict):
-        return None
-    return container_key, inner, check
-
-
-def plainly_valid_profile(
-    profile: dict,
-    field_checks: dict[str, Check],
-    sub_checks: dict[tuple[str, int], tuple[str, str, Check]],
-    matching: str | None,
-    field_name: str | None,
-) -> bool:
-    """True when a bulk row mapped with the keys and subscription shapes the checks were made
-    for (plain_value_check, plain_subscription_check) needs nothing more than its values
-    checked, and they pass; validate_profile(batch=True) then finds nothing. Objects (an
-    object field's value, which may be a functional update) go to validate_profile."""
-    for key, value in profile.items():
-        if key == "subscriptions":
-            for sub in value:
-                container, inner, check = sub_checks[sub["channel"], sub["resource_id"]]
-                if check(sub[container][inner] if inner else sub[container]) is not None:
-                    return False
-        elif isinstance(value, dict) or field_checks[key](value) is not None:
-            return False
-    if matching not in MATCHING_MODES:
-        return True
-    problems: list[Problem] = []
-    _check_item_matching(profile, matching, field_name, "", problems.append)
-    return not problems
-
-
-def _canonical_shape(channel: str, batch: bool) -> tuple[frozenset[str], int, tuple[_Step, ...]]:
-    """(keys a plainly valid subscription may have, how many it has without status and
-    priority, the steps of its canonical identifier)."""
-    steps = _identifier_forms(CHANNELS[channel], batch)[0]
-    containers = {step[1] for step in steps}
-    keys = {"channel", "resource_id", "status", "priority"} | containers
-    return frozenset(keys), 2 + len(containers), steps
 
 
 def _report(out: Callable[[Problem], None], prefix: str, key: object, message: str | None) -> None:
@@ -522,12 +392,6 @@ def _check_item_matching(
         if not has_push:
             out(Problem(f"{path}.subscriptions", "push_sub matching needs a push subscription"))
 
-
-# {batch: {channel: its canonical shape}}
-_CANONICAL_SHAPES = {
-    batch: {channel: _canonical_shape(channel, batch) for channel in CHANNELS}
-    for batch in (True, False)
-}
 
 # {system field: (its type, the check of a plain value)}
 _SYSTEM_CHECKS = {

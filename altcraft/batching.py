@@ -40,11 +40,10 @@ def body_prefix(envelope: dict, fmt: str) -> bytes:
     return _frame(envelope, fmt)[0]
 
 
-def encode_item(profile: dict, fmt: str, *, floats: bool = True) -> bytes:
-    """One profile as it stands in a batch body: what split_into_chunks(encoded=True) takes.
-    floats=False: the profile holds no float (see encode_json)."""
+def encode_item(profile: dict, fmt: str) -> bytes:
+    """One profile as it stands in a batch body: what split_into_chunks(encoded=True) takes."""
     if fmt == "json":
-        return encode_json(profile, floats=floats)
+        return encode_json(profile)
     return encode_xml_element("data", profile, array=True)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import requests
 from requests.adapters import HTTPAdapter
 
-from profiles_ui.altcraft.codec import PayloadError, decode_response
+from altcraft.codec import PayloadError, decode_response
 
 logger = logging.getLogger(__name__)
 
