@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/altcraft_console
 export DJANGO_SETTINGS_MODULE := altcraft_admin.settings
 # Tests never read a developer's .env secrets; these stand in for them.
-TEST_ENV := SECRET_KEY=tests-only-secret-key DEMO_PASSWORD=demo-password-for-tests
+TEST_ENV := SECRET_KEY=tests-only-secret-key DEMO_PASSWORD=demo-password-for-tests CACHE_URL=locmemcache://
 
 .PHONY: run test test-postgres test-sqlite lint format bench services chromium clean
 
@@ -68,4 +68,4 @@ bench: $(VENV)/.installed-dev services
 	@status=0; for script in bench/bench_*.py; do echo "== $$script"; $(TEST_ENV) DATABASE_URL=$(PG_URL) $(PY) $$script || status=1; done; exit $$status
 
 clean:
-	rm -rf $(VENV) db.sqlite3* test-db.sqlite3* staticfiles
+	rm -rf $(VENV) db.sqlite3* test-db.sqlite3* staticfiles cache

@@ -35,6 +35,14 @@ def is_int(value: object) -> bool:
     return type(value) is int
 
 
+def int_or_none(value: object) -> int | None:
+    """An integer from a form's text or an answer's value, or None when it is not one."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def is_number(value: object) -> bool:
     return type(value) is int or (type(value) is float and math.isfinite(value))
 

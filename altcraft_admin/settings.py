@@ -101,6 +101,11 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds Altcraft's reference data (databases, fields, resources, scenarios) for every
+# process of the console: web workers and task workers see the same entries and the same
+# "reload". A folder by default; Redis (redis://...) in production.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{BASE_DIR / 'cache'}")}
+
 # Background tasks: the database backend needs nothing else; RQ scales out on Redis.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")

@@ -3,8 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/altcraft_console SECRET_KEY=x \
         .venv/bin/python bench/bench_sandbox.py
 
-The sandbox runs in this process on Django's threaded development server (the one behind
-runserver and live_server), so the figures include HTTP, WSGI and Django's middleware:
+The sandbox is served by gunicorn in a process of its own (one worker, as gunicorn.conf.py
+sets it up), so the figures include HTTP, WSGI and Django's middleware:
 
 - import_batch of 10,000 profiles, created and then updated (goal: >= 5,000 profiles/s);
 - the cost per request of the console's Altcraft client over a bare requests.Session, both
@@ -15,10 +15,11 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,11 +30,6 @@ import django  # noqa: E402
 django.setup()
 
 import requests  # noqa: E402
-from django.core.servers.basehttp import (  # noqa: E402
-    ThreadedWSGIServer,
-    WSGIRequestHandler,
-    get_internal_wsgi_application,
-)
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
@@ -45,20 +41,39 @@ IMPORT_GOAL = 5_000  # profiles per second
 CLIENT_GOAL_MS = 2.0
 
 
-class QuietHandler(WSGIRequestHandler):
-    # Without this, a small answer written in two sends waits ~40 ms for the client's delayed
-    # ACK (Nagle), which would swamp every per-request figure.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - overridden name
-        pass
+PORT = 8767
 
 
-def start_server() -> tuple[ThreadedWSGIServer, str]:
-    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
-    server.set_app(get_internal_wsgi_application())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/sandbox/api/"
+def database_url() -> str:
+    """DATABASE_URL of the throwaway test database, for the server process."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{settings['NAME']}"))
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESS_LOG": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(  # noqa: S603 - gunicorn from this environment
+        [sys.executable, "-m", "gunicorn", "altcraft_admin.wsgi"], cwd=ROOT, env=env
+    )
+    base = f"http://127.0.0.1:{PORT}/sandbox/api/"
+    for _ in range(150):
+        try:
+            if requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).ok:
+                return server, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the sandbox server did not start")
 
 
 def batch_body(token: str, run: int) -> bytes:
@@ -140,7 +155,6 @@ def bench_client(base: str, token: str) -> tuple[list[float], list[float]]:
 
 
 def main() -> None:
-    logging.getLogger("django.server").setLevel(logging.ERROR)
     logging.getLogger("altcraft.client").setLevel(logging.WARNING)
     setup_test_environment()
     vendor = connection.vendor
@@ -159,8 +173,8 @@ def main() -> None:
         plain, through_client = bench_client(base, token)
     finally:
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.terminate()
+            server.wait(timeout=30)
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     def rate(times: list[float]) -> float:
@@ -195,7 +209,7 @@ def main() -> None:
         ),
     ]
     print(
-        f"Sandbox on {vendor}, Django threaded dev server, medians of {BATCH_RUNS} batch runs "
+        f"Sandbox on {vendor}, served by gunicorn, medians of {BATCH_RUNS} batch runs "
         f"and {NOOP_REQUESTS} noop requests"
     )
     print(f"{'measure':<42} {'median':>10}  {'goal':>10}  met")

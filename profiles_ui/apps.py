@@ -7,10 +7,7 @@ class ProfilesUiConfig(AppConfig):
     verbose_name = "Profile console"
 
     def ready(self) -> None:
-        from profiles_ui.processes import return_large_buffers_to_the_os
         from profiles_ui.roles import sync_role_groups_after_migrate
-
-        return_large_buffers_to_the_os()
 
         # No sender: the sandbox's reset permission is granted when its own post_migrate comes.
         post_migrate.connect(sync_role_groups_after_migrate, dispatch_uid="sync_role_groups")

@@ -5,7 +5,6 @@ A failed call is cached briefly too: a connection that is down must not make eve
 wait for a connect timeout. "Refresh" gives the connection a new cache generation.
 """
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from django.core.cache import cache
 
 from altcraft.channels import CHANNELS
+from altcraft.formats import int_or_none
 from profiles_ui import services
 from profiles_ui.connections import Connection
 
@@ -75,8 +75,7 @@ class Lookup[T]:
 
 
 def _generation(connection: Connection) -> str:
-    """The connection's cache generation: a new one after a refresh or when the cache lost it,
-    so entries this process has read (below) are never taken from an earlier generation."""
+    """The connection's cache generation: a new one after a refresh, or when the cache lost it."""
     key = f"catalog-gen:{connection.name}"
     generation = cache.get(key)
     if generation is None:
@@ -93,32 +92,17 @@ def _key(connection: Connection, name: str) -> str:
     return f"catalog:{connection.name}:{connection.base_url}:{_generation(connection)}:{name}"
 
 
-# Entries (expiry time, lookup) this process has read, by cache key: the live preview reads
-# about ten on every keystroke, and getting each from the cache again (key checks, unpickling)
-# was some 6% of its time. The key names the generation, so a refresh is seen at once.
-_read: dict[str, tuple[float, Lookup]] = {}
-READ_MAX = 1000
-
-
 def _cached[T](connection: Connection, name: str, load: Callable[[], list[T]]) -> Lookup[T]:
     key = _key(connection, name)
-    entry = _read.get(key)
-    if entry is None or entry[0] <= time.time():
-        entry = cache.get(key) or _fetch(key, load)
-        if len(_read) >= READ_MAX:
-            _read.clear()
-        _read[key] = entry
-    return entry[1]
-
-
-def _fetch[T](key: str, load: Callable[[], list[T]]) -> tuple[float, Lookup[T]]:
+    found = cache.get(key)
+    if found is not None:
+        return found
     try:
-        result, ttl = Lookup(items=tuple(load())), TTL
+        found, ttl = Lookup(items=tuple(load())), TTL
     except services.LookupFailed as exc:
-        result, ttl = Lookup(error=str(exc)), FAILURE_TTL
-    entry = (time.time() + ttl, result)
-    cache.set(key, entry, ttl)
-    return entry
+        found, ttl = Lookup(error=str(exc)), FAILURE_TTL
+    cache.set(key, found, ttl)
+    return found
 
 
 def _list(connection: Connection, method: str, params: dict[str, Any] | None = None) -> list:
@@ -138,20 +122,13 @@ def _list(connection: Connection, method: str, params: dict[str, Any] | None = N
     return items
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def databases(connection: Connection) -> Lookup[Database]:
     def load() -> list[Database]:
         rows = _list(connection, "databases/list", {"limit": PAGE})
         return [
-            Database(id=_int(row.get("id")), name=str(row.get("name") or row.get("id")))
+            Database(id=int_or_none(row.get("id")), name=str(row.get("name") or row.get("id")))
             for row in rows
-            if _int(row.get("id")) is not None
+            if int_or_none(row.get("id")) is not None
         ]
 
     return _cached(connection, "databases", load)
@@ -192,7 +169,7 @@ def resources(connection: Connection) -> Lookup[Resource]:
     def load() -> list[Resource]:
         found = []
         for row in _list(connection, "resources/list", {"limit": PAGE}):
-            resource_id = _int(row.get("id"))
+            resource_id = int_or_none(row.get("id"))
             if resource_id is None:
                 continue
             channels = row.get("channels")
@@ -233,7 +210,7 @@ def workflows(connection: Connection) -> Lookup[Workflow]:
     def load() -> list[Workflow]:
         found = []
         for row in _list(connection, "workflows/list", {"limit": PAGE}):
-            workflow_id = _int(row.get("id"))
+            workflow_id = int_or_none(row.get("id"))
             if workflow_id is None:
                 continue
             groups = row.get("groups") or []
@@ -241,7 +218,7 @@ def workflows(connection: Connection) -> Lookup[Workflow]:
                 Workflow(
                     id=workflow_id,
                     name=str(row.get("name") or workflow_id),
-                    db_id=_int(row.get("list_id")),
+                    db_id=int_or_none(row.get("list_id")),
                     is_active=row.get("is_active") is True,
                     groups=tuple(
                         str(g.get("title") or g.get("name") or "")
@@ -273,4 +250,4 @@ def prime(
     entries |= {f"db-fields:{k}": v for k, v in (database_fields or {}).items()}
     entries |= {f"res-fields:{r}:{c}": v for (r, c), v in (resource_fields or {}).items()}
     for name, items in entries.items():
-        cache.set(_key(connection, name), (time.time() + TTL, Lookup(items=tuple(items))), TTL)
+        cache.set(_key(connection, name), Lookup(items=tuple(items)), TTL)

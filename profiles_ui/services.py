@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from altcraft.client import (
@@ -19,6 +20,7 @@ from altcraft.client import (
     TransportError,
 )
 from altcraft.codec import encode_json, encode_xml
+from altcraft.formats import int_or_none
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Submission
 from profiles_ui.roles import user_role
@@ -63,17 +65,10 @@ def identifiers(payload: dict[str, Any]) -> dict[str, Any]:
         "email": str(payload.get("email") or profile.get("email") or "")[:254],
         "phone": str(payload.get("phone") or first_phone or "")[:32],
         "profile_id": str(payload.get("profile_id") or "")[:64],
-        "db_id": _int_or_none(payload.get("db_id")),
-        "workflow_id": _int_or_none(payload.get("workflow_id")),
+        "db_id": int_or_none(payload.get("db_id")),
+        "workflow_id": int_or_none(payload.get("workflow_id")),
         "profile_count": len(data) if isinstance(data, list) else 1,
     }
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def submit(
@@ -110,6 +105,8 @@ def resend(
     request_id: uuid.UUID | None = None,
 ) -> Submission:
     """Send a recorded body again, byte for byte, as a new record with a new Request-ID."""
+    if not record.is_final:
+        raise ResendRefused("this record is still pending; wait for its answer first")
     connection = get_connection(record.connection)
     if connection is None:
         raise ResendRefused(f"the connection {record.connection!r} no longer exists")
@@ -149,22 +146,50 @@ def record_pending(
     reason: str = "",
     request_id: uuid.UUID | None = None,
 ) -> Submission:
-    """The trace that exists before anything leaves: who, where, what, and its Request-ID."""
-    return Submission.objects.create(
-        user=user,
-        username=user.get_username(),
-        role=user_role(user),
-        connection=connection.name,
-        connection_production=connection.production,
-        operation=operation,
-        url=client_for(connection).url(operation),
-        format=fmt,
-        request_id=request_id or uuid.uuid4(),
-        request_body=body.decode(),
-        parent=parent,
-        reason=reason,
-        **about,
-    )
+    """The trace that exists before anything leaves: who, where, what, and its Request-ID.
+
+    A Request-ID is used once: a form posted twice (a double click, a reload) carries the same
+    one, and the second post gets the first post's record instead of sending again.
+    """
+    request_id = request_id or uuid.uuid4()
+    try:
+        with transaction.atomic():
+            return Submission.objects.create(
+                user=user,
+                username=user.get_username(),
+                role=user_role(user),
+                connection=connection.name,
+                connection_production=connection.production,
+                operation=operation,
+                url=client_for(connection).url(operation),
+                format=fmt,
+                request_id=request_id,
+                request_body=body.decode(),
+                parent=parent,
+                reason=reason,
+                **about,
+            )
+    except IntegrityError:
+        earlier = Submission.objects.filter(request_id=request_id).first()
+        if earlier is None:
+            raise
+        raise AlreadySent(earlier) from None
+
+
+class AlreadySent(Exception):  # noqa: N818 - a condition, not a failure
+    """This Request-ID was recorded before: `record` is what was sent under it."""
+
+    def __init__(self, record: Submission) -> None:
+        super().__init__(f"Request-ID {record.request_id} was already sent (record {record.pk})")
+        self.record = record
+
+
+def request_id_from(form_token: str) -> uuid.UUID:
+    """The Request-ID a form's token stands for; a new one when the token is not a UUID."""
+    try:
+        return uuid.UUID(form_token)
+    except ValueError:
+        return uuid.uuid4()
 
 
 def deliver(record: Submission, connection: Connection, body: bytes | None = None) -> Submission:

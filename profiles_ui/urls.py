@@ -1,7 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from profiles_ui import builder, bulk, history, views
+from profiles_ui import views
+from profiles_ui.builder import views as builder
+from profiles_ui.bulk import views as bulk
+from profiles_ui.history import views as history
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -1,4 +1,7 @@
+"""Fixtures the tests share; plain helpers are in helpers.py."""
+
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -7,12 +10,23 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test import Client
 from django.test.testcases import LiveServerThread
 
-from profiles_ui.management.commands.serve import NoDelay
+from altcraft_sandbox import seed
 from profiles_ui.roles import ROLES
+from tests.helpers import Api
 
 
-class LiveServer(NoDelay, ThreadedWSGIServer):
-    """The live server as `manage.py serve` runs: without a 40 ms wait on each response."""
+class LiveServer(ThreadedWSGIServer):
+    """The test live server, without a 40 ms wait on each response.
+
+    Django's development server writes a response's headers and body with separate sends;
+    with Nagle's algorithm on, the body then waits for the client's delayed acknowledgement
+    of the headers. The tests talk to the sandbox over HTTP thousands of times.
+    """
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
 
 LiveServerThread.server_class = LiveServer
@@ -133,3 +147,28 @@ def sandbox(live_server, settings):
     for client in services._clients.values():
         client.session.close()
     services._clients.clear()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads in a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def sandbox_db(db) -> None:
+    """The sandbox's seed data in the test database, for tests through the test client."""
+    seed.seed()
+
+
+@pytest.fixture
+def api(sandbox_db) -> Api:
+    return Api()
+
+
+@pytest.fixture
+def live_sandbox(live_server, transactional_db) -> str:
+    """The sandbox API's base URL on a real HTTP server, seeded."""
+    seed.seed()
+    return f"{live_server.url}/sandbox/api/v1.1/"

@@ -1,25 +1,11 @@
-"""Let the admin role reset the sandbox."""
+"""Kept so the migration history stays as it was: the admin role's right to reset the sandbox
+is granted by the console's roles after every migrate (a post_migrate handler), and the
+sandbox's migrations import nothing of the console."""
 
 from django.db import migrations
 
-from profiles_ui.roles import sync_role_groups_in_migration
-
-
-def grant(apps, schema_editor):
-    sync_role_groups_in_migration(apps, "altcraft_sandbox")
-
-
-def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    Permission.objects.filter(
-        content_type__app_label="altcraft_sandbox", codename="reset_sandbox"
-    ).delete()
-
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("altcraft_sandbox", "0001_initial"),
-        ("profiles_ui", "0002_roles"),
-    ]
+    dependencies = [("altcraft_sandbox", "0001_initial")]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = []

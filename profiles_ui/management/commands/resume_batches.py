@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from profiles_ui import batch_sending
+from profiles_ui.bulk import tasks
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, all: bool, **options) -> None:
         stale_after = None if all else settings.BULK_STALE_SECONDS
-        ids = batch_sending.resume(stale_after=stale_after)
+        ids = tasks.resume(stale_after=stale_after)
         if ids:
             self.stdout.write(f"Queued again: batch {', '.join(map(str, ids))}.")
         elif options["verbosity"] > 1:

@@ -1,3 +1,9 @@
+"""Serve the console with gunicorn and run its task worker, as `make run` does.
+
+Both run as child processes. If the task worker dies, it is started again (and the batches it
+left are resumed); the web server goes on answering meanwhile. Ctrl-C or SIGTERM stops both.
+"""
+
 import os
 import signal
 import subprocess
@@ -11,40 +17,57 @@ from django.core.management.base import BaseCommand
 
 from profiles_ui.roles import ROLES
 
+RESTART_PAUSE = 2  # seconds between a worker's death and its replacement
+
 
 class Command(BaseCommand):
-    help = "Serve the console and run its task worker until Ctrl-C; print the URL and logins."
+    help = "Serve the console (gunicorn) and run its task worker until Ctrl-C; print the logins."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=settings.PORT)
 
     def handle(self, *args, port: int, **options) -> None:
-        manage = [sys.executable, "manage.py"]
-        if settings.TASKS_BACKEND == "rq":
-            worker = [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "default"]
-        else:
-            worker = [*manage, "db_worker"]
+        self.stopping = False
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
         # No worker is running yet, so every batch left running was abandoned by the last one.
         call_command("resume_batches", all=True)
-        processes = [
-            subprocess.Popen([*manage, "serve", "--noreload", f"127.0.0.1:{port}"]),  # noqa: S603
-            subprocess.Popen(worker),  # noqa: S603
-        ]
-        self._wait_until_serving(port, processes[0])
+        env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "PORT": str(port)}
+        web = subprocess.Popen(  # noqa: S603 - gunicorn from this environment
+            [sys.executable, "-m", "gunicorn", "altcraft_admin.wsgi"], env=env
+        )
+        worker = self._start_worker()
+        self._wait_until_serving(port, web)
         self._print_welcome(port)
-        # Ctrl-C reaches the whole process group; we only wait for both children to finish.
-        signal.signal(signal.SIGINT, lambda *_: None)
-        signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
         try:
-            while all(p.poll() is None for p in processes):
+            while not self.stopping and web.poll() is None:
+                if worker.poll() is not None and not self.stopping:
+                    self.stderr.write(
+                        f"The task worker stopped (exit status {worker.returncode}); "
+                        "starting a new one. The web server is still serving."
+                    )
+                    time.sleep(RESTART_PAUSE)
+                    call_command("resume_batches", all=True)
+                    worker = self._start_worker()
                 time.sleep(0.5)
         finally:
-            for process in processes:
+            for process in (web, worker):
                 if process.poll() is None:
                     process.terminate()
-            for process in processes:
-                process.wait(timeout=15)
+            for process in (web, worker):
+                process.wait(timeout=30)
         self.stdout.write("Console and worker stopped.")
+
+    def _stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def _start_worker(self) -> subprocess.Popen:
+        manage = [sys.executable, "manage.py"]
+        if settings.TASKS_BACKEND == "rq":
+            command = [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "default"]
+        else:
+            command = [*manage, "db_worker"]
+        return subprocess.Popen(command)  # noqa: S603 - our own manage.py
 
     def _wait_until_serving(self, port: int, server: subprocess.Popen) -> None:
         """Print the welcome last, not buried above the server's own start-up lines."""

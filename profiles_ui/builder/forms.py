@@ -1,0 +1,363 @@
+"""The builder's forms, and the page's forms taken together as one request (`Builder`).
+
+The forms are thin: they parse what was typed and carry the problems of the fields they
+hold. The contract's rules live in `altcraft/` and are applied to the built payload, so a
+rule is never written twice and every problem, wherever it is found, lands on the field
+the user typed it in. The profile and subscription rows are in rows.py.
+"""
+
+from typing import Any
+
+from django import forms
+
+from altcraft.formats import int_or_none
+from altcraft.matching import DEFAULT_MATCHING, MATCHING_MODES, mode_keys
+from altcraft.operations import OPERATIONS, Operation
+from altcraft.validation import validate
+from profiles_ui import catalog
+from profiles_ui.builder import payload
+from profiles_ui.builder.rows import (
+    AttachmentFormSet,
+    ContentFormSet,
+    ProfileForm,
+    SubscriptionFormSet,
+    is_deleted,
+    number_or_select,
+    text,
+)
+from profiles_ui.connections import Connection, all_connections
+from profiles_ui.history.forms import ResendForm
+
+DEFAULT_OPERATION = "profiles/import"
+SINGLE_OPERATIONS = {path: op for path, op in OPERATIONS.items() if not op.is_batch}
+OPERATION_CHOICES = [(path, op.label) for path, op in SINGLE_OPERATIONS.items()]
+
+# Form prefixes; payload.locate and paste.form_data use the same names.
+TARGET, MATCHING, PROFILE, SUBS, CONTENT, ATTACH, OPTIONS, RESEND = (
+    "t",
+    "m",
+    "p",
+    "sub",
+    "content",
+    "attach",
+    "o",
+    "r",
+)
+
+MATCHING_FIELD_LABELS = {
+    "email": "Email to look up",
+    "phone": "Phone to look up",
+    "profile_id": "Profile ID",
+    "provider": "Push provider",
+    "subscription_id": "Push subscription ID",
+    "field_name": "Field",
+    "field_value": "Value of that field",
+}
+
+
+class TargetForm(forms.Form):
+    operation = forms.ChoiceField(label="Operation", choices=OPERATION_CHOICES)
+    connection = forms.ChoiceField(label="Connection")
+    workflow_id = forms.IntegerField(label="Scenario", required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        databases: catalog.Lookup,
+        workflows: catalog.Lookup,
+        db_id: int | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].choices = [
+            (c.name, f"{c.label} (production)" if c.production else c.label)
+            for c in all_connections().values()
+        ]
+        choices = (
+            None if databases.error else [(d.id, f"{d.name} (#{d.id})") for d in databases.items]
+        )
+        self.fields["db_id"] = number_or_select("Database", choices)
+        if workflows.error:
+            # The scenarios could not be listed: the ID is typed instead of picked.
+            self.fields["workflow_id"].widget = forms.TextInput(attrs={"inputmode": "numeric"})
+        self.databases = databases
+        self.workflows = workflows
+        self.scenarios = [w for w in workflows.items if db_id is None or w.db_id == db_id]
+
+    def clean_workflow_id(self) -> int | None:
+        workflow_id = self.cleaned_data.get("workflow_id")
+        chosen = next((w for w in self.workflows.items if w.id == workflow_id), None)
+        if chosen is not None and not chosen.is_active:
+            raise forms.ValidationError(
+                f"Scenario “{chosen.name}” is inactive and cannot be started; pick an active one."
+            )
+        return workflow_id
+
+
+class MatchingForm(forms.Form):
+    matching = forms.ChoiceField(label="Matching", initial=DEFAULT_MATCHING)
+    email = text(MATCHING_FIELD_LABELS["email"], placeholder="you@example.com", input_type="email")
+    phone = text(MATCHING_FIELD_LABELS["phone"], placeholder="+79000000000", input_type="tel")
+    profile_id = text(MATCHING_FIELD_LABELS["profile_id"])
+    provider = text(MATCHING_FIELD_LABELS["provider"], list="push-providers")
+    subscription_id = text(MATCHING_FIELD_LABELS["subscription_id"])
+    field_value = text(MATCHING_FIELD_LABELS["field_value"])
+
+    def __init__(
+        self, *args: Any, operation: Operation, custom_fields: list, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.operation = operation
+        self.fields["matching"].choices = [(name, name) for name in operation.matching_modes]
+        if "resource_id" in operation.param_names:
+            self.fields["resource_id"] = forms.IntegerField(
+                label="Only subscriptions of resource",
+                required=False,
+                min_value=1,
+                help_text="Optional: limits email and phone matching to one resource.",
+                widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            )
+        if custom_fields:
+            choices = [(f.name, f"{f.title} ({f.name})") for f in custom_fields]
+            self.fields["field_name"] = forms.ChoiceField(
+                label=MATCHING_FIELD_LABELS["field_name"],
+                required=False,
+                choices=[("", "—"), *choices],
+            )
+        else:
+            self.fields["field_name"] = text(MATCHING_FIELD_LABELS["field_name"])
+
+    @property
+    def mode(self) -> str:
+        value = self["matching"].value() or DEFAULT_MATCHING
+        return value if value in self.operation.matching_modes else DEFAULT_MATCHING
+
+    @property
+    def descriptions(self) -> list[tuple[str, str]]:
+        return [(name, MATCHING_MODES[name].description) for name in self.operation.matching_modes]
+
+    def visible_fields_for_mode(self) -> list[forms.BoundField]:
+        keys = mode_keys(MATCHING_MODES[self.mode])
+        return [self[key] for key in keys if key in self.fields]
+
+
+class OptionsForm(forms.Form):
+    skip_triggers = forms.BooleanField(label="Skip triggers", required=False)
+    skip_invalid_subscriptions = forms.BooleanField(
+        label="Skip invalid subscriptions", required=False
+    )
+    detect_geo = forms.BooleanField(label="Detect location from IP", required=False)
+    add_to_segments = text("Add to segments", placeholder="12, 15", inputmode="numeric")
+    remove_from_segments = text("Remove from segments", placeholder="7", inputmode="numeric")
+    fmt = forms.ChoiceField(
+        label="Send as",
+        choices=[("json", "JSON"), ("xml", "XML")],
+        initial="json",
+        widget=forms.RadioSelect,
+    )
+    extra = forms.CharField(
+        label="Other parameters (JSON object)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, operation: Operation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Flags and segment lists only where the operation takes them.
+        for name in (*payload.OPTION_FLAGS, *payload.SEGMENTS):
+            if name not in operation.param_names:
+                del self.fields[name]
+
+
+class Builder:
+    """Every form of the builder page, bound or not, validated together as one request."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        files: Any = None,
+        *,
+        connection: Connection,
+        parent: Any = None,
+    ) -> None:
+        self.connection = connection
+        self.parent = parent
+        self.is_bound = data is not None
+        self.errors_summary: list[tuple[str, str, str]] = []
+        self.payload: dict[str, Any] | None = None
+        self.sending = False
+        source = data if self.is_bound else {}
+        operation = source.get(f"{TARGET}-operation") or DEFAULT_OPERATION
+        self.operation = SINGLE_OPERATIONS.get(operation, SINGLE_OPERATIONS[DEFAULT_OPERATION])
+        op = self.operation
+        self.db_id = int_or_none(source.get(f"{TARGET}-db_id"))
+        self.databases = catalog.databases(connection)
+        self.workflows = catalog.workflows(connection) if op.needs_workflow_id else catalog.Lookup()
+        self.db_fields = catalog.database_fields(connection, self.db_id)
+        self.resources = catalog.resources(connection)
+        bound = {"data": data, "files": files} if self.is_bound else {}
+        self.target = TargetForm(
+            **bound,
+            prefix=TARGET,
+            initial={"operation": op.path, "connection": connection.name},
+            databases=self.databases,
+            workflows=self.workflows,
+            db_id=self.db_id,
+        )
+        self.matching = (
+            MatchingForm(**bound, prefix=MATCHING, operation=op, custom_fields=self.db_fields.items)
+            if op.takes_matching
+            else None
+        )
+        self.profile = ProfileForm(
+            **bound, prefix=PROFILE, operation=op, custom_fields=self.db_fields.items
+        )
+        self.subs = SubscriptionFormSet(
+            **bound,
+            prefix=SUBS,
+            form_kwargs={"connection": connection, "resources": self.resources},
+        )
+        self.content = (
+            ContentFormSet(**bound, prefix=CONTENT) if "content" in op.param_names else None
+        )
+        self.attach = (
+            AttachmentFormSet(**bound, prefix=ATTACH) if "attach" in op.param_names else None
+        )
+        self.options = OptionsForm(**bound, prefix=OPTIONS, operation=op)
+        self.resend = ResendForm(**bound, prefix=RESEND) if parent else None
+
+    @property
+    def custom_field_types(self) -> dict[str, str] | None:
+        if self.db_fields.error or not self.db_id:
+            return None
+        return {f.name: f.type for f in self.db_fields.items}
+
+    @property
+    def fmt(self) -> str:
+        return self.options.cleaned_data.get("fmt") or "json"
+
+    def all_forms(self, *, sending: bool = False) -> list[forms.Form]:
+        """The forms whose values make the payload, and on sending the resend reason (so the
+        preview works before the reason is written)."""
+        found: list[forms.Form] = [self.target, self.profile, self.options]
+        if self.matching is not None:
+            found.append(self.matching)
+        if sending and self.resend is not None:
+            found.append(self.resend)
+        for formset in self.formsets():
+            found += formset.forms
+        return found
+
+    def formsets(self) -> list[forms.BaseFormSet]:
+        return [fs for fs in (self.subs, self.content, self.attach) if fs is not None]
+
+    def new_row(self, formset: forms.BaseFormSet, **initial: str) -> forms.Form:
+        """Row N of a formset, for "add row": the server decides what a new row holds."""
+        index = formset.total_form_count()
+        form = formset.form(
+            prefix=formset.add_prefix(index),
+            initial=initial,
+            empty_permitted=True,
+            use_required_attribute=False,
+            **formset.get_form_kwargs(index),
+        )
+        formset.add_fields(form, index)  # the DELETE box
+        return form
+
+    def validate(self, *, sending: bool = False) -> bool:
+        """Parses every form, builds the payload, and marks each problem on its field."""
+        self.sending = sending
+        checked = self.all_forms(sending=sending)
+        parsed_ok = all([form.is_valid() for form in checked])  # every form, no short cut
+        live = [(i, form) for i, form in enumerate(self.subs.forms) if not is_deleted(form)]
+        parts = payload.Parts(
+            operation=self.operation,
+            target=self.target.cleaned_data,
+            matching=self.matching.cleaned_data if self.matching else {},
+            matching_keys=mode_keys(MATCHING_MODES[self.matching.mode]) if self.matching else (),
+            profile=self.profile.values(),
+            profile_extra=self.profile.cleaned_data.get("extra", ""),
+            subs=[payload.SubRow(i, form.cleaned_data, form.sub_types) for i, form in live],
+            content=self._rows(self.content, ("key", "value")),
+            attach=[
+                {k: row.get(k) or "" for k in ("name", "file_key", "data", "mimetype")}
+                for row in self._live_cleaned(self.attach)
+            ],
+            options=self.options.cleaned_data,
+        )
+        self.payload, problems = payload.build(parts)
+        problems += validate(
+            self.operation.path, self.payload, custom_field_types=self.custom_field_types
+        )
+        rows = [i for i, _ in live]
+        for problem in problems:
+            self._mark(problem, payload.locate(problem.path, rows))
+        self.errors_summary = self.summary()
+        return parsed_ok and not problems
+
+    @property
+    def reason(self) -> str:
+        """Why a record is fixed and sent again; "" when not fixing (or not yet validated)."""
+        if self.resend is None or not hasattr(self.resend, "cleaned_data"):
+            return ""
+        return self.resend.cleaned_data.get("reason", "")
+
+    def _live_cleaned(self, formset: forms.BaseFormSet | None) -> list[dict[str, Any]]:
+        if formset is None:
+            return []
+        return [
+            form.cleaned_data
+            for form in formset.forms
+            if hasattr(form, "cleaned_data") and not is_deleted(form)
+        ]
+
+    def _rows(self, formset: forms.BaseFormSet | None, keys: tuple[str, ...]) -> list[tuple]:
+        return [tuple(row.get(k) or "" for k in keys) for row in self._live_cleaned(formset)]
+
+    def _mark(self, problem: Any, where: tuple[str, int | None, str | None]) -> None:
+        section, index, name = where
+        form: forms.Form | None = {
+            "target": self.target,
+            "matching": self.matching,
+            "profile": self.profile,
+            "options": self.options,
+        }.get(section)
+        if section in ("subs", "content", "attach"):
+            formset = {"subs": self.subs, "content": self.content, "attach": self.attach}[section]
+            if formset is not None and index is not None and index < len(formset.forms):
+                form = formset.forms[index]
+            elif formset is not None:
+                form = None
+        message = problem.message
+        if form is None:
+            self.target.add_error(None, f"{problem.path or 'Request'}: {message}")
+        elif name in form.fields:
+            if not form.has_error(name):
+                form.add_error(name, message)
+        else:
+            where_text = f"{problem.path}: " if problem.path else ""
+            form.add_error(None, f"{where_text}{message}")
+
+    def summary(self) -> list[tuple[str, str, str]]:
+        """(anchor id, "Section · Field", message) for every error, in page order."""
+        found = []
+        sections = [("Operation and target", self.target)]
+        if self.matching:
+            sections.append(("Matching", self.matching))
+        sections.append(("Profile", self.profile))
+        for i, form in enumerate(self.subs.forms):
+            sections.append((f"Subscription {i + 1} ({form.channel_label})", form))
+        for name, formset in (("Variable", self.content), ("Attachment", self.attach)):
+            for i, form in enumerate(formset.forms if formset else []):
+                sections.append((f"{name} {i + 1}", form))
+        sections.append(("Options", self.options))
+        if self.resend is not None and self.sending:
+            sections.append(("Fix and resend", self.resend))
+        for title, form in sections:
+            for name, errors in form.errors.items():
+                if name == forms.forms.NON_FIELD_ERRORS or name not in form.fields:
+                    anchor, label = f"section-{form.prefix}", title
+                else:
+                    anchor, label = form[name].auto_id, f"{title} · {form[name].label}"
+                found += [(anchor, label, str(error)) for error in errors]
+        return found

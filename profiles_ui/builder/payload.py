@@ -1,0 +1,238 @@
+"""Form values -> an Altcraft payload dict, and problem paths back to form fields.
+
+Only parsing happens here: typed text becomes numbers, lists and objects. Whether the result
+is a valid request is for `altcraft.validation` to say; its problem paths are mapped back to
+form fields by `locate`, so a problem found anywhere is marked where it was typed.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from altcraft.matching import MATCHING_KEYS
+from altcraft.operations import Operation
+from altcraft.problems import Problem
+
+_INT = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+OPTION_FLAGS = ("skip_triggers", "skip_invalid_subscriptions", "detect_geo")
+SEGMENTS = ("add_to_segments", "remove_from_segments")
+SUB_SIMPLE_KEYS = ("email", "phone", "provider", "subscription_id")
+
+
+@dataclass
+class SubRow:
+    index: int  # the row's position in the formset, which deleted rows make differ from data
+    values: dict[str, Any]
+    field_types: dict[str, str]
+
+
+@dataclass
+class Parts:
+    """What the forms hold, already parsed by them, in plain values."""
+
+    operation: Operation
+    target: dict[str, Any]
+    matching: dict[str, Any]
+    matching_keys: tuple[str, ...]
+    profile: list[tuple[str, str, str, str]]  # name, raw text, function, type
+    profile_extra: str
+    subs: list[SubRow]
+    content: list[tuple[str, str]]
+    attach: list[dict[str, str]]
+    options: dict[str, Any]
+
+
+def split_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _number(raw: str) -> Any:
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if _NUMBER.fullmatch(raw):
+        return float(raw)
+    return raw  # left as typed: validation names the problem
+
+
+def typed(raw: str, field_type: str) -> Any:
+    """A plain field value from its text; unparseable text stays text for validation to flag."""
+    if field_type in ("int", "float"):
+        return _number(raw)
+    if field_type == "bool":
+        return {"true": True, "false": False}.get(raw, raw)
+    if field_type in ("tags", "phones"):
+        return split_list(raw)
+    if field_type in ("object", "arr_object"):
+        return json.loads(raw)
+    if field_type == "enum" and _INT.fullmatch(raw):  # _sex: 0, 1, 2 as the examples send
+        return int(raw)
+    return raw
+
+
+def field_value(raw: str, fn: str, field_type: str) -> Any:
+    if fn == "unset":
+        return {"action": "unset"}
+    if fn == "incr":
+        return {"action": "incr", "value": _number(raw)}
+    if fn in ("add", "delete"):
+        return {"action": fn, "value": split_list(raw)}
+    value = typed(raw, field_type)
+    return {"action": "set", "value": value} if fn == "set" else value
+
+
+def _json_object(raw: str, path: str, problems: list[Problem]) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        problems.append(Problem(path, f"not valid JSON ({exc.msg}, line {exc.lineno})"))
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(path, 'must be a JSON object, like {"key": "value"}'))
+        return {}
+    return value
+
+
+def _profile(parts: Parts, problems: list[Problem]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, raw, fn, field_type in parts.profile:
+        if not raw and fn in ("", "set", "incr", "add", "delete"):
+            problems.append(Problem(f"data.{name}", f"enter a value to {fn or 'set'}"))
+            continue
+        try:
+            data[name] = field_value(raw, fn, field_type)
+        except ValueError as exc:
+            problems.append(Problem(f"data.{name}", f"not valid JSON ({exc})"))
+    for key, value in _json_object(parts.profile_extra, "@profile.extra", problems).items():
+        data.setdefault(key, value)
+    subscriptions = [_subscription(i, row, problems) for i, row in enumerate(parts.subs)]
+    if subscriptions:
+        data["subscriptions"] = subscriptions
+    return data
+
+
+def _subscription(i: int, row: SubRow, problems: list[Problem]) -> dict[str, Any]:
+    values = row.values
+    channel = values.get("channel") or ""
+    sub: dict[str, Any] = {}
+    if values.get("resource_id") is not None:
+        sub["resource_id"] = values["resource_id"]
+    sub["channel"] = channel
+    for key in SUB_SIMPLE_KEYS:
+        if key in values:
+            sub[key] = values[key] or ""
+    if "cc_id" in values:
+        sub["cc_data"] = {"id": _number(values["cc_id"] or "")}
+    elif "cc_phone" in values:
+        sub["cc_data"] = {"phone": values["cc_phone"] or ""}
+    if values.get("status"):
+        sub["status"] = values["status"]
+    if values.get("priority") is not None:
+        sub["priority"] = values["priority"]
+    if values.get("cats"):
+        sub["cats"] = split_list(values["cats"])
+    custom: dict[str, Any] = {}
+    for name, field_type in row.field_types.items():
+        raw = values.get(f"sf_{name}") or ""
+        if raw:
+            custom[name] = typed(raw, field_type)
+    for key, value in _json_object(values.get("extra", ""), f"@sub[{i}].extra", problems).items():
+        custom.setdefault(key, value)
+    if custom:
+        sub["custom_fields"] = custom
+    return sub
+
+
+def build(parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
+    """The payload the forms describe (no token), and the problems met while parsing them."""
+    op = parts.operation
+    problems: list[Problem] = []
+    payload: dict[str, Any] = {}
+    if op.needs_db_id:
+        payload["db_id"] = parts.target.get("db_id")
+    if op.needs_workflow_id:
+        payload["workflow_id"] = parts.target.get("workflow_id")
+    payload = {key: value for key, value in payload.items() if value is not None}
+    if op.takes_matching:
+        payload["matching"] = parts.matching.get("matching")
+        for key in parts.matching_keys:
+            value = parts.matching.get(key) or ""
+            if value:
+                payload[key] = _number(value) if key == "field_value" else value
+        if parts.matching.get("resource_id") is not None:
+            payload["resource_id"] = parts.matching["resource_id"]
+    for flag in OPTION_FLAGS:
+        if parts.options.get(flag):
+            payload[flag] = True
+    for name in SEGMENTS:
+        raw = parts.options.get(name) or ""
+        if raw:
+            items = split_list(raw)
+            if all(_INT.fullmatch(item) for item in items):
+                payload[name] = [int(item) for item in items]
+            else:
+                problems.append(Problem(name, "must be segment IDs separated by commas"))
+    data = _profile(parts, problems)
+    if data or op.param("data") and op.param("data").required:
+        payload["data"] = data
+    content = {key: value for key, value in parts.content if key or value}
+    if content:
+        payload["content"] = content
+    if parts.attach:
+        payload["attach"] = [{k: v for k, v in item.items() if v} for item in parts.attach]
+    for key, value in _json_object(
+        parts.options.get("extra", ""), "@options.extra", problems
+    ).items():
+        payload.setdefault(key, value)
+    return payload, problems
+
+
+# --- Problems back to fields ---------------------------------------------------------------
+
+_SUB_PATH = re.compile(r"data\.subscriptions\[(\d+)\](?:\.(\w+)(?:\.(\w+))?)?")
+_ATTACH_PATH = re.compile(r"attach\[(\d+)\](?:\.(\w+))?")
+_AT_PATH = re.compile(r"@(profile|options)\.extra|@sub\[(\d+)\]\.extra")
+
+
+def locate(path: str, sub_rows: list[int]) -> tuple[str, int | None, str | None]:
+    """Where a problem path belongs: (section, row index or None, field name or None)."""
+    if m := _AT_PATH.fullmatch(path):
+        if m.group(2) is not None:
+            return "subs", sub_rows[int(m.group(2))], "extra"
+        return m.group(1), None, "extra"
+    if m := _SUB_PATH.match(path):
+        row = sub_rows[int(m.group(1))] if int(m.group(1)) < len(sub_rows) else None
+        key, inner = m.group(2), m.group(3)
+        if key == "cc_data":
+            return "subs", row, f"cc_{inner}" if inner else "cc_data"
+        if key == "custom_fields":
+            return "subs", row, f"sf_{inner}" if inner else "extra"
+        if key in ("email_data", "phone_data"):
+            return "subs", row, key.split("_")[0]
+        return "subs", row, key
+    if m := _ATTACH_PATH.match(path):
+        return "attach", int(m.group(1)), m.group(2)
+    head, _, rest = path.partition(".")
+    head = head.split("[", 1)[0]
+    if head == "data":
+        if not rest or rest == "subscriptions":
+            return "profile", None, None
+        name, _, sub = rest.partition(".")
+        name = name.split("[", 1)[0]
+        return "profile", None, f"{name}__fn" if sub == "action" else name
+    if head in ("db_id", "workflow_id", "operation"):
+        return "target", None, head
+    if head in ("matching", "resource_id", *MATCHING_KEYS):
+        return "matching", None, head
+    if head in (*OPTION_FLAGS, *SEGMENTS):
+        return "options", None, head
+    if head == "content":
+        return "content", None, None
+    if head == "attach":
+        return "attach", None, None
+    if not head:
+        return "", None, None
+    return "options", None, "extra"

@@ -1,0 +1,307 @@
+"""The builder's rows: the profile's fields, one subscription row per channel, and the
+scenario's content variables and attachments, with the formsets that add and remove them.
+
+The profile's inputs depend on the database's custom fields and the operation; a
+subscription row's on its channel and resource.
+"""
+
+import base64
+import binascii
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+
+from altcraft.channels import CHANNELS, SUBSCRIPTION_STATUSES
+from altcraft.fields import GROUPS, SYSTEM_FIELDS, actions_for
+from altcraft.formats import int_or_none
+from altcraft.operations import Operation
+from profiles_ui import catalog
+from profiles_ui.connections import Connection
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+def text(
+    label: str,
+    *,
+    placeholder: str = "",
+    help_text: str = "",
+    input_type: str = "text",
+    **attrs: str,
+) -> forms.Field:
+    widget = forms.TextInput(attrs={"placeholder": placeholder, **attrs} if placeholder else attrs)
+    widget.input_type = input_type
+    return forms.CharField(
+        label=label, required=False, strip=True, help_text=help_text, widget=widget
+    )
+
+
+def number_or_select(label: str, choices: list[tuple[Any, str]] | None) -> forms.Field:
+    """A select when the catalog answered, else a number input the user can type into."""
+    if choices is None:
+        return forms.IntegerField(
+            label=label,
+            required=False,
+            min_value=1,
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        )
+    return forms.TypedChoiceField(
+        label=label, required=False, coerce=int, empty_value=None, choices=[("", "—"), *choices]
+    )
+
+
+# The update functions the builder offers (upsert needs a path the form has no place for).
+FUNCTION_LABELS = {
+    "set": "set",
+    "unset": "unset (remove)",
+    "incr": "increment by",
+    "add": "add tags",
+    "delete": "remove tags",
+}
+# Subscription identifier keys as form field names: cc_data.phone -> cc_phone.
+IDENTIFIER_FIELDS = {
+    "email": ("Email", "you@example.com"),
+    "phone": ("Phone", "+79000000000"),
+    "provider": ("Provider", "android-firebase"),
+    "subscription_id": ("Subscription ID", "device or browser token"),
+    "cc_id": ("Telegram chat ID", "12345"),
+    "cc_phone": ("Phone", "+79000000000"),
+}
+
+
+def identifier_fields(channel: str) -> tuple[str, ...]:
+    keys = CHANNELS[channel].identifier_keys if channel in CHANNELS else ()
+    return tuple(key.replace("cc_data.", "cc_") for key in keys)
+
+
+def function_field(field_type: str | None) -> forms.Field | None:
+    allowed = [name for name in actions_for(field_type) if name in FUNCTION_LABELS]
+    if len(allowed) <= 1:
+        return None
+    choices = [("", "value"), *((name, FUNCTION_LABELS[name]) for name in allowed)]
+    return forms.ChoiceField(label="Update", required=False, choices=choices)
+
+
+def _profile_widget(field_type: str) -> forms.Widget:
+    if field_type in ("object", "arr_object"):
+        return forms.Textarea(attrs={"rows": 2, "placeholder": "JSON"})
+    if field_type in ("int", "float"):
+        return forms.TextInput(attrs={"inputmode": "decimal"})
+    if field_type == "tags":
+        return forms.TextInput(attrs={"placeholder": "tag 1, tag 2"})
+    return forms.TextInput()
+
+
+def _choice(label: str, choices: list[tuple[str, str]]) -> forms.Field:
+    return forms.ChoiceField(label=label, required=False, choices=choices)
+
+
+def _system_field(name: str) -> forms.Field:
+    system = SYSTEM_FIELDS[name]
+    if name == "_sex":
+        choices = [("", "—"), ("female", "female"), ("male", "male")]
+        return _choice(system.label, choices + [(n, n) for n in ("0", "1", "2")])
+    if name == "_status":
+        return _choice(system.label, [("", "—"), *((str(n), str(n)) for n in range(7))])
+    hint = "comma-separated, +country code" if name == "phones" else ""
+    return text(system.label, placeholder=system.example, help_text=hint)
+
+
+class ProfileForm(forms.Form):
+    """One input per field; `<name>__fn` picks an update function for it; `extra` takes the rest."""
+
+    extra = forms.CharField(
+        label="Other fields (JSON object)",
+        required=False,
+        help_text="Keys this database does not list; kept as given.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"my_field": "value"}'}),
+    )
+
+    def __init__(
+        self, *args: Any, operation: Operation, custom_fields: list, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        extra = self.fields.pop("extra")
+        self.types: dict[str, str] = {}
+        self.groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+        self.custom: list[str] = []
+        self.allows_functions = operation.allows_functions
+        for name, system in SYSTEM_FIELDS.items():
+            self._add(name, _system_field(name), system.type)
+            self.groups[system.group].append(name)
+        for info in custom_fields:
+            if info.name in self.fields or info.name == "extra":
+                continue
+            if info.type == "bool":
+                field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
+            else:
+                field = forms.CharField(
+                    label=info.title, required=False, widget=_profile_widget(info.type)
+                )
+            field.help_text = f"{info.name} · {info.type}"
+            self._add(info.name, field, info.type)
+            self.custom.append(info.name)
+        self.fields["extra"] = extra
+
+    def _add(self, name: str, field: forms.Field, field_type: str) -> None:
+        self.fields[name] = field
+        self.types[name] = field_type
+        if self.allows_functions and (fn := function_field(field_type)):
+            fn.widget.attrs["aria-label"] = f"Update function for {field.label}"
+            self.fields[f"{name}__fn"] = fn
+
+    def rows(self, names: list[str]) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        return [
+            (self[name], self[f"{name}__fn"] if f"{name}__fn" in self.fields else None)
+            for name in names
+        ]
+
+    def grouped(self) -> list[tuple[str, list]]:
+        return [(group, self.rows(names)) for group, names in self.groups.items()]
+
+    def custom_rows(self) -> list:
+        return self.rows(self.custom)
+
+    def values(self) -> list[tuple[str, str, str, str]]:
+        """(name, raw value, function, type) for every field that says something."""
+        out = []
+        for name, field_type in self.types.items():
+            raw = self.cleaned_data.get(name) or ""
+            fn = self.cleaned_data.get(f"{name}__fn") or ""
+            if raw or fn:
+                out.append((name, raw, fn, field_type))
+        return out
+
+
+def subscription_fields(
+    channel: str, resource_choices: list | None, sub_fields: list
+) -> tuple[dict[str, forms.Field], dict[str, str]]:
+    """The fields of a subscription row of this channel, resources and resource fields."""
+    fields: dict[str, forms.Field] = {
+        "channel": forms.ChoiceField(
+            label="Channel", choices=[(name, c.label) for name, c in CHANNELS.items()]
+        ),
+        "resource_id": number_or_select("Resource", resource_choices),
+    }
+    for name in identifier_fields(channel):
+        label, placeholder = IDENTIFIER_FIELDS[name]
+        attrs = {"list": "push-providers"} if name == "provider" else {}
+        fields[name] = text(label, placeholder=placeholder, **attrs)
+    fields["status"] = _choice(
+        "Status", [("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)]
+    )
+    fields["priority"] = forms.IntegerField(
+        label="Priority",
+        required=False,
+        help_text="0 is the highest",
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    fields["cats"] = text("Categories", placeholder="news, offers")
+    sub_types: dict[str, str] = {}
+    for info in sub_fields:
+        if info.type == "bool":
+            field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
+        else:
+            field = text(info.title)
+        field.help_text = info.name
+        fields[f"sf_{info.name}"] = field
+        sub_types[info.name] = info.type
+    fields["extra"] = forms.CharField(
+        label="Other subscription fields (JSON object)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"_browser_name": "Firefox"}'}),
+    )
+    return fields, sub_types
+
+
+class SubscriptionForm(forms.Form):
+    def __init__(
+        self, *args: Any, connection: Connection, resources: catalog.Lookup, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # A row the user added is never "empty": it stands for a subscription they want.
+        self.empty_permitted = False
+        self.channel = self._raw("channel") or "email"
+        if self.channel not in CHANNELS:
+            self.channel = "email"
+        self.channel_label = CHANNELS[self.channel].label
+        choices = None
+        if not resources.error:
+            choices = [
+                (r.id, f"{r.name} (#{r.id})") for r in resources.items if self.channel in r.channels
+            ]
+        self.resources_error = resources.error
+        self.identifiers = identifier_fields(self.channel)
+        resource_id = int_or_none(self._raw("resource_id"))
+        found = catalog.resource_fields(connection, resource_id, self.channel)
+        self.fields_error = found.error
+        fields, self.sub_types = subscription_fields(self.channel, choices, list(found.items))
+        self.fields.update(fields)
+
+    def _raw(self, name: str) -> Any:
+        if self.is_bound:
+            return self.data.get(self.add_prefix(name))
+        return self.initial.get(name)
+
+    def sub_field_rows(self) -> list[forms.BoundField]:
+        return [self[f"sf_{name}"] for name in self.sub_types]
+
+    def identifier_rows(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.identifiers]
+
+
+class ContentForm(forms.Form):
+    key = text("Variable", placeholder="name")
+    value = text("Value")
+
+
+class AttachmentForm(forms.Form):
+    upload = forms.FileField(label="File", required=False)
+    name = text("File name")
+    file_key = text("File key", help_text="Optional: the key templates refer to.")
+    mimetype = text("MIME type", placeholder="application/pdf")
+    # The encoded file, carried through previews, errors and the confirmation step.
+    data = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        if upload:
+            if upload.size > MAX_ATTACHMENT_BYTES:
+                self.add_error(
+                    "upload",
+                    f"{upload.name} is {upload.size / 1024 / 1024:.1f} MB; "
+                    f"attachments are limited to {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB each.",
+                )
+                return cleaned
+            cleaned["data"] = base64.b64encode(upload.read()).decode()
+            cleaned["name"] = cleaned.get("name") or upload.name
+            cleaned["mimetype"] = cleaned.get("mimetype") or upload.content_type or ""
+            # Rendered back into the hidden field so the file survives the next round trip.
+            self.data = self.data.copy()
+            for key in ("data", "name", "mimetype"):
+                self.data[self.add_prefix(key)] = cleaned[key]
+        elif cleaned.get("data"):
+            try:
+                size = len(base64.b64decode(cleaned["data"], validate=True))
+            except (binascii.Error, ValueError):
+                self.add_error("data", "the attachment's data is not valid base64")
+            else:
+                if size > MAX_ATTACHMENT_BYTES:
+                    self.add_error("upload", "attachments are limited to 5 MB each.")
+        return cleaned
+
+
+def rows_formset(form: type[forms.Form]) -> type[forms.BaseFormSet]:
+    """Rows the user adds and removes (the formset's DELETE box)."""
+    return formset_factory(form, extra=0, can_delete=True)
+
+
+SubscriptionFormSet = rows_formset(SubscriptionForm)
+ContentFormSet = rows_formset(ContentForm)
+AttachmentFormSet = rows_formset(AttachmentForm)
+
+
+def is_deleted(form: forms.Form) -> bool:
+    return "DELETE" in form.fields and bool(form["DELETE"].data)

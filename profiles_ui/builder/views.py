@@ -1,0 +1,266 @@
+"""The profile builder: one page, one view, several named actions (the clicked button's value).
+
+Every action works as a plain form post and returns the whole page; with htmx the same
+actions answer with just the fragment that changed.
+"""
+
+import uuid
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import get_template
+from django_htmx.http import retarget
+
+from altcraft.channels import CHANNELS, PUSH_PROVIDERS
+from altcraft.codec import PayloadError, detect_format
+from altcraft.error_codes import describe_error
+from profiles_ui import catalog, services
+from profiles_ui.builder import snippets
+from profiles_ui.builder.forms import TARGET, Builder
+from profiles_ui.builder.paste import PasteForm, pasted_form_data
+from profiles_ui.builder.payload import OPTION_FLAGS
+from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
+from profiles_ui.http import HtmxHttpRequest
+from profiles_ui.models import Submission
+from profiles_ui.roles import RESEND, SUBMIT
+
+PAGE = "profiles_ui/builder/builder.html"
+PAGE_CONTEXT = {
+    "channels": [(name, channel.label) for name, channel in CHANNELS.items()],
+    "option_flags": OPTION_FLAGS,
+    "push_providers": PUSH_PROVIDERS,
+}
+
+
+@permission_required(SUBMIT, raise_exception=True)
+def builder(request: HtmxHttpRequest) -> HttpResponse:
+    parent = _parent(request)
+    if request.method == "GET":
+        if parent is not None:
+            return _fill_from_body(request, parent.request_body.encode(), parent.format, parent)
+        return _page(request, Builder(connection=active_connection(request.session)))
+    action, _, argument = request.POST.get("action", "preview").partition(":")
+    if request.htmx and request.htmx.target == "preview":
+        # htmx sends the form's last clicked button with every request the form makes; the
+        # live preview is told apart by where its answer goes.
+        action = "preview"
+    handler = ACTIONS.get(action, preview)
+    return handler(request, _connection(request), parent, argument)
+
+
+def _parent(request: HtmxHttpRequest) -> Submission | None:
+    """The record being fixed (?from=<pk>), for users allowed to resend."""
+    pk = request.GET.get("from")
+    if not pk:
+        return None
+    if not request.user.has_perm(RESEND):
+        raise PermissionDenied
+    return get_object_or_404(Submission, pk=pk if pk.isdigit() else 0)
+
+
+def _connection(request: HtmxHttpRequest) -> Connection:
+    """The connection picked in the form; the session (and so the banner) follows it."""
+    chosen = get_connection(request.POST.get(f"{TARGET}-connection", ""))
+    if chosen is not None and chosen.name != request.session.get(SESSION_KEY):
+        request.session[SESSION_KEY] = chosen.name
+    return chosen or active_connection(request.session)
+
+
+def _page(
+    request: HtmxHttpRequest, form: Builder, *, show_errors: bool = False, **extra
+) -> HttpResponse:
+    token = request.POST.get("form_token") or str(uuid.uuid4())
+    context = {**PAGE_CONTEXT, "b": form, "show_errors": show_errors, "form_token": token, **extra}
+    if form.is_bound and "preview" not in extra:
+        context["preview"] = _preview(form)
+    return render(request, PAGE, context)
+
+
+def _preview(form: Builder) -> dict:
+    """What the preview panel shows: both encodings, or the problems instead."""
+    if form.payload is None and not form.validate():
+        return {"errors": form.errors_summary}
+    if form.errors_summary:
+        return {"errors": form.errors_summary}
+    connection, op = form.connection, form.operation
+    url = services.client_for(connection).url(op.path)
+    bearer = connection.token_placement == "bearer"  # noqa: S105 - a placement
+    bodies = {f: services.request_body(form.payload, f, connection) for f in ("json", "xml")}
+    return {
+        "url": url,
+        "fmt": form.fmt,
+        "json": bodies["json"].decode(),
+        "xml": bodies["xml"].decode(),
+        "curl": snippets.curl_command(url, bodies[form.fmt], form.fmt, bearer=bearer),
+        "python": snippets.python_snippet(url, bodies[form.fmt], form.fmt, bearer=bearer),
+    }
+
+
+def preview(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
+    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    form.validate()
+    if request.htmx and request.htmx.target == "preview":
+        # Rendered without the context processors: the fragment needs none of their queries.
+        fragment = get_template(f"{PAGE}#preview").render({"preview": _preview(form)})
+        return HttpResponse(fragment)
+    return _page(request, form, show_errors=True)
+
+
+def refresh(
+    request: HtmxHttpRequest, connection: Connection, parent, argument: str
+) -> HttpResponse:
+    """Operation, connection or database changed, or the reference data should be reloaded."""
+    if argument == "catalog":
+        catalog.refresh(connection)
+        messages.info(request, f"Reference data reloaded from {connection.label}.")
+    return _page(
+        request, Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    )
+
+
+def add_row(
+    request: HtmxHttpRequest, connection: Connection, parent, argument: str
+) -> HttpResponse:
+    """Row N of a formset from the server; TOTAL_FORMS follows out of band."""
+    kind, _, channel = argument.partition(":")
+    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    formset = {"sub": form.subs, "content": form.content, "attach": form.attach}.get(kind)
+    if formset is None:
+        return refresh(request, connection, parent, "")
+    initial = {"channel": channel} if kind == "sub" else {}
+    if request.htmx:
+        row = form.new_row(formset, **initial)
+        context = {"b": form, "row": row, "kind": kind, "total": formset.total_form_count() + 1}
+        return render(request, f"{PAGE}#added_row", context)
+    data = request.POST.copy()
+    index = formset.total_form_count()
+    data[f"{formset.prefix}-TOTAL_FORMS"] = str(index + 1)
+    for key, value in initial.items():
+        data[f"{formset.prefix}-{index}-{key}"] = value
+    return _page(request, Builder(data, request.FILES, connection=connection, parent=parent))
+
+
+def rerender(
+    request: HtmxHttpRequest, connection: Connection, parent, argument: str
+) -> HttpResponse:
+    """A subscription row (its channel or resource changed) or the matching fieldset."""
+    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    if not request.htmx:
+        return _page(request, form)
+    if argument == "matching" and form.matching is not None:
+        return render(request, f"{PAGE}#matching", {"b": form})
+    row = next((sub for sub in form.subs.forms if sub.prefix == argument), None)
+    if row is None:
+        return retarget(_page(request, form), "body")
+    return render(request, f"{PAGE}#sub_row", {"b": form, "sub": row})
+
+
+def paste(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
+    pasted = PasteForm(request.POST, request.FILES, prefix="paste")
+    if not pasted.is_valid():
+        form = Builder(connection=connection, parent=parent)
+        return _page(request, form, paste_form=pasted)
+    body, content_type = pasted.cleaned_data["bytes"], pasted.cleaned_data["content_type"]
+    try:
+        fmt = detect_format(body, content_type)
+    except PayloadError as exc:
+        pasted.add_error("body", str(exc))
+        return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
+    return _fill_from_body(request, body, fmt, parent, pasted=pasted)
+
+
+def _fill_from_body(
+    request: HtmxHttpRequest,
+    body: bytes,
+    fmt: str,
+    parent: Submission | None,
+    *,
+    pasted: PasteForm | None = None,
+) -> HttpResponse:
+    """The paste path: decode, turn into form data, bind and validate, problems on fields."""
+    connection = active_connection(request.session)
+    pasted = pasted or PasteForm(prefix="paste")
+    operation = parent.operation if parent else request.POST.get("paste-operation", "")
+    try:
+        data, notes = pasted_form_data(body, fmt, operation, connection)
+    except PayloadError as exc:
+        pasted.add_error(None, f"The payload could not be read: {exc}")
+        return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
+    for note in notes:
+        messages.warning(request, note)
+    form = Builder(data, connection=connection, parent=parent)
+    form.validate()
+    return _page(request, form, show_errors=True, paste_form=pasted)
+
+
+def send(request: HtmxHttpRequest, connection: Connection, parent, argument: str) -> HttpResponse:
+    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    if not form.validate(sending=True):
+        return _page(request, form, show_errors=True)
+    if connection.production and argument != "confirmed":
+        return render(request, "profiles_ui/builder/confirm.html", _confirmation(request, form))
+    try:
+        record = services.submit(
+            user=request.user,
+            connection=form.connection,
+            operation=form.operation.path,
+            payload=form.payload or {},
+            fmt=form.fmt,
+            parent=form.parent,
+            reason=form.reason,
+            request_id=services.request_id_from(request.POST.get("form_token", "")),
+        )
+    except services.AlreadySent as sent:
+        messages.info(request, "This form was already sent; here is what happened then.")
+        record = sent.record
+    return _result_page(request, form, record)
+
+
+def _result_page(request: HtmxHttpRequest, form: Builder, record: Submission) -> HttpResponse:
+    # A fresh token: fixing and sending again is a new submission.
+    request.POST = request.POST.copy()
+    request.POST["form_token"] = str(uuid.uuid4())
+    meaning = describe_error(record.error) if record.error not in (None, 0) else ""
+    return _page(request, form, record=record, error_meaning=meaning, preview=_preview(form))
+
+
+def _confirmation(request: HtmxHttpRequest, form: Builder) -> dict:
+    carry = request.POST.copy()
+    for key in ("action", "csrfmiddlewaretoken"):
+        carry.pop(key, None)
+    for row in form.attach.forms if form.attach else []:
+        for key in ("data", "name", "mimetype"):
+            carry[row.add_prefix(key)] = row.cleaned_data.get(key, "")
+    database = next((d for d in form.databases.items if d.id == form.db_id), None)
+    workflow_id = form.target.cleaned_data.get("workflow_id")
+    scenario = next((w for w in form.workflows.items if w.id == workflow_id), None)
+    summary = snippets.summary(
+        form.operation,
+        form.payload or {},
+        connection_label=form.connection.label,
+        production=form.connection.production,
+        database=f"{database.name} (#{database.id})" if database else f"#{form.db_id}",
+        scenario=f"{scenario.name} (#{scenario.id})" if scenario else f"#{workflow_id}",
+    )
+    body = services.request_body(form.payload or {}, form.fmt, form.connection).decode()
+    return {"b": form, "summary": summary, "carry": list(carry.lists()), "body": body}
+
+
+def edit(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
+    """Back from the confirmation step, with everything as it was."""
+    return _page(request, Builder(request.POST, connection=connection, parent=parent))
+
+
+ACTIONS: dict[str, Callable[..., HttpResponse]] = {
+    "preview": preview,
+    "refresh": refresh,
+    "add": add_row,
+    "row": rerender,
+    "paste": paste,
+    "send": send,
+    "edit": edit,
+}

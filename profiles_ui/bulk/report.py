@@ -1,0 +1,159 @@
+"""What became of a batch's rows: outcomes per row, progress, and the downloadable report."""
+
+import csv
+import heapq
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from altcraft.error_codes import describe_error
+from altcraft.formats import int_or_none
+from profiles_ui.models import Batch, Submission
+
+
+def row_outcomes(record: Submission, count: int) -> list[tuple[bool, str, Any, str]]:
+    """(succeeded, profile_id, error, error_text) per profile of a final chunk record.
+
+    A duplicate answer is the first answer to this chunk: its results are the real outcome.
+    """
+    results = record.results if isinstance(record.results, list) else None
+    if record.state in (Submission.State.SUCCEEDED, Submission.State.DUPLICATE) and (
+        record.error == 0
+    ):
+        if results is None:
+            return [(True, "", 0, "accepted; Altcraft gave no per-profile result")] * count
+        outcomes = []
+        for i in range(count):
+            item = results[i] if i < len(results) else {}
+            error = int_or_none(item.get("error"))
+            text = str(item.get("error_text") or "")
+            if i >= len(results):
+                error, text = None, "Altcraft gave no result for this profile"
+            outcomes.append((error == 0, str(item.get("profile_id") or ""), error, text))
+        return outcomes
+    if record.state == Submission.State.TRANSPORT_FAILED:
+        why = f"not known whether it arrived: {record.transport_error}"
+        return [(False, "", None, why)] * count
+    return [(False, "", record.error, record.error_text or record.get_state_display())] * count
+
+
+def failed_rows(batch: Batch) -> set[int]:
+    """Row numbers Altcraft did not accept: rejected items and rows of failed requests."""
+    rows: set[int] = set()
+    for chunk in batch.chunks.filter(done=True, failed__gt=0).select_related("submission"):
+        for (ok, *_), number in zip(
+            row_outcomes(chunk.submission, chunk.row_count), chunk.rows, strict=False
+        ):
+            if not ok:
+                rows.add(number)
+    return rows
+
+
+# --- Progress and report -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    planned: int
+    sent: int
+    succeeded: int
+    failed: int
+    chunks: int
+    chunks_done: int
+    rate: float  # rows per second
+    seconds_left: float | None
+    # Failed rows whose request got no readable answer: Altcraft may have applied them.
+    unanswered: int
+
+    @property
+    def percent(self) -> int:
+        return int(self.sent * 100 / self.planned) if self.planned else 100
+
+
+UNANSWERED_STATES = (Submission.State.TRANSPORT_FAILED, Submission.State.BAD_RESPONSE)
+
+
+def progress(batch: Batch) -> Progress:
+    done = Q(done=True)
+    totals = batch.chunks.aggregate(
+        # First: once "failed" names the total below, it no longer names the column.
+        unanswered=Coalesce(
+            Sum("failed", filter=done & Q(submission__state__in=UNANSWERED_STATES)), 0
+        ),
+        chunks=Count("pk"),
+        chunks_done=Count("pk", filter=done),
+        sent=Coalesce(Sum("row_count", filter=done), 0),
+        succeeded=Coalesce(Sum("succeeded"), 0),
+        failed=Coalesce(Sum("failed"), 0),
+    )
+    rate, left = 0.0, None
+    if batch.started_at and totals["sent"]:
+        until = batch.finished_at or timezone.now()
+        elapsed = max((until - batch.started_at).total_seconds(), 0.001)
+        rate = totals["sent"] / elapsed
+        left = (
+            (batch.valid_rows - totals["sent"]) / rate if batch.state == Batch.State.RUNNING else 0
+        )
+    return Progress(planned=batch.valid_rows, rate=rate, seconds_left=left, **totals)
+
+
+REPORT_HEADER = ["row", "identifier", "result", "profile_id", "error", "error_text", "meaning"]
+
+
+def report_rows(batch: Batch) -> Iterator[list[Any]]:
+    """One line per row of the batch, in file order: sent rows, invalid rows, unsent rows."""
+    return heapq.merge(_sent_lines(batch), _invalid_lines(batch), key=lambda line: line[0])
+
+
+def _sent_lines(batch: Batch) -> Iterator[list[Any]]:
+    chunks = batch.chunks.order_by("index").select_related("submission")
+    for chunk in chunks.iterator(chunk_size=1):
+        if not chunk.done:
+            why = "cancelled" if batch.cancel_requested else "not sent yet"
+            for number, ident in zip(chunk.rows, chunk.identifiers, strict=True):
+                yield [number, ident, "not sent", "", "", why, ""]
+            continue
+        outcomes = row_outcomes(chunk.submission, chunk.row_count)
+        for (ok, profile_id, error, text), number, ident in zip(
+            outcomes, chunk.rows, chunk.identifiers, strict=True
+        ):
+            meaning = "" if ok or error is None else describe_error(error)
+            yield [
+                number,
+                ident,
+                "ok" if ok else "failed",
+                profile_id,
+                _blank(error),
+                text,
+                meaning,
+            ]
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _invalid_lines(batch: Batch) -> Iterator[list[Any]]:
+    if not batch.invalid_file or not batch.invalid_rows:
+        return
+    with open(batch.invalid_file.path, encoding="utf-8", newline="") as text:
+        reader = csv.reader(text)
+        next(reader, None)
+        for line in reader:
+            yield [int(line[0]), "", "invalid", "", "", line[1], "not sent: fix the row"]
+
+
+def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
+    """CSV text line by line, for a streaming download."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

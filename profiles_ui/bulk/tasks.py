@@ -1,0 +1,87 @@
+"""Background work of bulk batches: the one module that hands work to the task workers.
+
+Whichever django.tasks backend is configured runs it (database or RQ). The check and the
+sending it starts (check.py, send.py) never import this module back.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.tasks import task
+from django.utils import timezone
+
+from profiles_ui.bulk import check, send
+from profiles_ui.models import Batch
+
+
+@task()
+def check_batch(batch_id: int) -> None:
+    """Map and validate the rows of a batch queued for checking, and plan its chunks."""
+    check.run_check(batch_id)
+
+
+@task()
+def send_batch(batch_id: int) -> None:
+    """Send a queued bulk batch; a second run for the same batch finds it claimed and ends."""
+    send.send(batch_id)
+
+
+def queue_check(batch: Batch) -> None:
+    """Hand the check to the workers: a million rows take longer than a page should wait."""
+    updated = Batch.objects.filter(
+        pk=batch.pk, state__in=(Batch.State.DRAFT, Batch.State.CHECKED)
+    ).update(
+        state=Batch.State.CHECKING,
+        checked_rows=0,
+        estimated_rows=check.estimate_rows(batch),
+        heartbeat_at=timezone.now(),
+        error="",
+    )
+    if not updated:
+        raise check.BatchError("this batch has already been sent")
+    transaction.on_commit(lambda: check_batch.enqueue(batch.pk))
+
+
+def queue_send(batch: Batch) -> None:
+    """Hand a checked batch to the workers once the state change is committed."""
+    updated = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKED).update(
+        state=Batch.State.QUEUED
+    )
+    if not updated:
+        raise check.BatchError("this batch is not waiting to be sent")
+    transaction.on_commit(lambda: send_batch.enqueue(batch.pk))
+
+
+def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
+    """A new batch of this batch's failed rows, same file, mapping and options, being checked."""
+    retry_batch = send.retry_batch(batch, user=user)
+    queue_check(retry_batch)
+    return retry_batch
+
+
+def resume(*, stale_after: int | None = None) -> list[int]:
+    """Queue again the batches a dead worker left behind; returns their IDs.
+
+    With `stale_after=None` every running batch is taken as abandoned: right for a worker
+    that is starting and is the only one. Queued batches are queued again too, since their
+    task may have died with the worker; a second task for one batch finds it claimed and ends.
+    A check that stopped is started again from the first row.
+    """
+    checking = Q(state=Batch.State.CHECKING)
+    if stale_after is not None:
+        checking &= Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after))
+    for batch_id in Batch.objects.filter(checking).values_list("pk", flat=True):
+        check_batch.enqueue(batch_id)
+
+    running = Q(state=Batch.State.RUNNING)
+    if stale_after is not None:
+        running &= Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after))
+    ids = list(
+        Batch.objects.filter(running | Q(state=Batch.State.QUEUED)).values_list("pk", flat=True)
+    )
+    Batch.objects.filter(running, pk__in=ids).update(state=Batch.State.QUEUED)
+    for batch_id in ids:
+        send_batch.enqueue(batch_id)
+    return ids

@@ -1,0 +1,191 @@
+"""Bulk import pages: upload, map, check, send, watch, report, retry.
+
+Every page needs `submit_profile`. A batch is seen by the user who made it, and by users who
+may see everyone's history (support re-runs marketers' failures).
+"""
+
+import itertools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from profiles_ui import catalog, roles
+from profiles_ui.bulk import check, files, mapping, report, send, tasks
+from profiles_ui.bulk.forms import MappingForm, UploadForm
+from profiles_ui.connections import active_connection, get_connection
+from profiles_ui.http import HtmxHttpRequest
+from profiles_ui.models import Batch, SavedMapping
+
+
+def visible_batch(request: HtmxHttpRequest, pk: int) -> Batch:
+    batch = get_object_or_404(Batch, pk=pk)
+    if batch.user_id != request.user.pk and not request.user.has_perm(roles.VIEW_ALL_HISTORY):
+        raise Http404("No such batch")
+    return batch
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def bulk_upload(request: HtmxHttpRequest) -> HttpResponse:
+    connection = get_connection(request.POST.get("connection", "")) or active_connection(
+        request.session
+    )
+    form = UploadForm(request.POST or None, request.FILES or None, connection=connection)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = files.start(form.cleaned_data["file"], user=request.user, connection=connection)
+        except files.UnreadableFile as exc:
+            form.add_error("file", f"This file cannot be read: {exc}.")
+        else:
+            Batch.objects.filter(pk=batch.pk).update(
+                **{k: form.cleaned_data.get(k) for k in ("operation", "db_id", "workflow_id")},
+                workflow_name=form.cleaned_data.get("workflow_name", ""),
+            )
+            return redirect("bulk_mapping", pk=batch.pk)
+    recent = Batch.objects.all()
+    if not request.user.has_perm(roles.VIEW_ALL_HISTORY):
+        recent = recent.filter(user=request.user)
+    context = {"form": form, "recent": recent[:20]}
+    return render(request, "profiles_ui/bulk/upload.html", context)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = visible_batch(request, pk)
+    if batch.state == Batch.State.CHECKING:
+        return redirect("bulk_preview", pk=batch.pk)
+    if batch.state not in (Batch.State.DRAFT, Batch.State.CHECKED):
+        return redirect("bulk_progress", pk=batch.pk)
+    connection = get_connection(batch.connection) or active_connection(request.session)
+    custom = catalog.database_fields(connection, batch.db_id)
+    resources = catalog.resources(connection)
+    saved = SavedMapping.objects.filter(pk=request.GET.get("saved") or None).first()
+    form = MappingForm(
+        request.POST or None,
+        batch=batch,
+        custom=custom.items,
+        resources=resources.items,
+        saved=saved,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                mapping.apply_options(batch, form.cleaned_data, custom.items, request.user)
+                tasks.queue_check(batch)
+        except check.BatchError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("bulk_preview", pk=batch.pk)
+    context = {
+        "batch": batch,
+        "form": form,
+        "saved_mappings": SavedMapping.objects.all(),
+        "lookup_errors": [e for e in (custom.error, resources.error) if e],
+        "check_error": batch.error if batch.state == Batch.State.DRAFT else "",
+    }
+    return render(request, "profiles_ui/bulk/mapping.html", context)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = visible_batch(request, pk)
+    if batch.state == Batch.State.CHECKING:
+        template = "profiles_ui/bulk/checking.html"
+        return render(
+            request, template + "#checking" if request.htmx else template, {"batch": batch}
+        )
+    if request.htmx and request.method == "GET":
+        # The check ended (or failed) while its page was polling: load the page it leads to.
+        return HttpResponseClientRefresh()
+    if batch.state != Batch.State.CHECKED:
+        return redirect(
+            "bulk_progress" if batch.state != Batch.State.DRAFT else "bulk_mapping", pk=pk
+        )
+    needs_confirmation = batch.connection_production or bool(batch.workflow_id)
+    error = ""
+    if request.method == "POST":
+        if not batch.valid_rows:
+            error = "There is no valid row to send."
+        elif needs_confirmation and request.POST.get("confirm") != "yes":
+            error = "Tick the box to confirm what this batch will do."
+        else:
+            with transaction.atomic():
+                tasks.queue_send(batch)
+            return redirect("bulk_progress", pk=pk)
+    context = {"batch": batch, "needs_confirmation": needs_confirmation, "error": error}
+    context["chunks"] = batch.chunks.count()
+    return render(request, "profiles_ui/bulk/preview.html", context, status=400 if error else 200)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_POST
+def bulk_stop_check(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Back to the mapping, which says who stopped the check and that nothing was sent."""
+    batch = visible_batch(request, pk)
+    if not check.stop_check(batch, user=request.user):
+        return redirect("bulk_preview", pk=pk)  # it ended meanwhile: show how
+    return redirect("bulk_mapping", pk=pk)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+def bulk_invalid_rows(request: HtmxHttpRequest, pk: int) -> FileResponse:
+    batch = visible_batch(request, pk)
+    if not batch.invalid_file:
+        raise Http404("This batch has not been checked")
+    name = f"batch-{batch.pk}-invalid-rows.csv"
+    return FileResponse(batch.invalid_file.open("rb"), as_attachment=True, filename=name)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = visible_batch(request, pk)
+    context = {"batch": batch, "progress": report.progress(batch)}
+    template = "profiles_ui/bulk/progress.html"
+    if request.htmx:
+        template += "#progress"
+    return render(request, template, context)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_POST
+def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = visible_batch(request, pk)
+    send.cancel(batch)
+    messages.info(request, "Cancelling: chunks already sent stay sent; no further chunk goes out.")
+    return redirect("bulk_progress", pk=pk)
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+def bulk_report(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
+    batch = visible_batch(request, pk)
+    rows = itertools.chain([report.REPORT_HEADER], report.report_rows(batch))
+    response = StreamingHttpResponse(report.csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-report.csv"'
+    return response
+
+
+@permission_required(roles.SUBMIT, raise_exception=True)
+@require_POST
+def bulk_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = visible_batch(request, pk)
+    unanswered = report.progress(batch).unanswered
+    if unanswered and request.POST.get("confirm_unanswered") != "yes":
+        messages.error(
+            request,
+            f"Retry: {unanswered} of the failed rows may already have been applied; tick "
+            "“Retry them anyway” to send them again.",
+        )
+        return redirect("bulk_progress", pk=pk)
+    try:
+        retry_batch = tasks.retry(batch, user=request.user)
+    except check.BatchError as exc:
+        messages.error(request, f"Retry: {exc}.")
+        return redirect("bulk_progress", pk=pk)
+    return redirect("bulk_preview", pk=retry_batch.pk)

@@ -1,0 +1,166 @@
+"""The history list: who sees what, filters, search, count, keyset pages, htmx."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from profiles_ui.history import views as history
+from profiles_ui.models import Submission
+from tests.helpers import make_record, record_ids
+
+
+@pytest.mark.django_db
+def test_newest_record_comes_first(client_for):
+    client = client_for("support")
+    older, newer = make_record(), make_record()
+    assert record_ids(client.get(reverse("history"))) == [newer.pk, older.pk]
+
+
+@pytest.mark.django_db
+def test_marketer_sees_only_their_own_records(client_for, make_user, django_user_model):
+    client = client_for("marketer")
+    mine = make_record(user=django_user_model.objects.get(username="marketer"))
+    make_record(user=make_user("support", "colleague"))
+    assert record_ids(client.get(reverse("history"))) == [mine.pk]
+
+
+@pytest.mark.django_db
+def test_support_sees_everyones_records(client_for, make_user):
+    a = make_record(user=make_user("marketer", "m1"))
+    b = make_record(user=make_user("marketer", "m2"))
+    assert record_ids(client_for("support").get(reverse("history"))) == [b.pk, a.pk]
+
+
+@pytest.mark.django_db
+def test_filter_by_state(client_for):
+    make_record()
+    rejected = make_record(state=Submission.State.REJECTED, error=435)
+    response = client_for("auditor").get(reverse("history"), {"state": "rejected"})
+    assert record_ids(response) == [rejected.pk]
+
+
+@pytest.mark.django_db
+def test_filter_by_error_code_and_operation(client_for):
+    make_record(error=404, operation="profiles/update")
+    wanted = make_record(error=404, operation="profiles/import", state="rejected")
+    make_record(error=0)
+    params = {"error": "404", "operation": "profiles/import"}
+    assert record_ids(client_for("auditor").get(reverse("history"), params)) == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_filter_by_user(client_for, make_user):
+    make_record(user=make_user("marketer", "m1"))
+    wanted = make_record(user=make_user("marketer", "m2"))
+    response = client_for("support").get(reverse("history"), {"username": "m2"})
+    assert record_ids(response) == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_filter_by_date_range(client_for):
+    old = make_record(state=Submission.State.PENDING)  # still pending: its date may be moved
+    Submission.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=10), state="succeeded"
+    )
+    recent = make_record()
+    today = timezone.now().date()
+    params = {"date_from": str(today - timedelta(days=1)), "date_to": str(today)}
+    assert record_ids(client_for("support").get(reverse("history"), params)) == [recent.pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["email", "phone", "profile_id", "request_id"])
+def test_search_finds_a_record_by_any_identifier(client_for, field):
+    make_record(email="other@example.com", phone="+15550000000", profile_id="zzz")
+    wanted = make_record(email="bob@example.com", phone="+15551234567", profile_id="abc123")
+    response = client_for("support").get(reverse("history"), {"q": str(getattr(wanted, field))})
+    assert record_ids(response) == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_bad_date_is_explained_next_to_the_field(client_for):
+    page = client_for("support").get(reverse("history"), {"date_from": "31/02/2025"})
+    html = page.content.decode()
+    assert "Date from: enter a valid date" in html
+    assert 'aria-invalid="true"' in html
+
+
+@pytest.mark.django_db
+def test_date_to_before_date_from_is_refused(client_for):
+    params = {"date_from": "2025-03-02", "date_to": "2025-03-01"}
+    html = client_for("support").get(reverse("history"), params).content.decode()
+    assert "Date to: must be on or after Date from" in html
+
+
+@pytest.mark.django_db
+def test_count_is_shown(client_for):
+    make_record(), make_record()
+    assert (
+        "<strong>2</strong> records"
+        in client_for("support").get(reverse("history")).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_count_is_capped_on_large_results(client_for, monkeypatch):
+    monkeypatch.setattr(history, "COUNT_CAP", 2)
+    for _ in range(3):
+        make_record()
+    assert (
+        "<strong>2+</strong> records"
+        in client_for("support").get(reverse("history")).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_older_and_newer_pages_use_the_last_id(client_for, monkeypatch):
+    monkeypatch.setattr(history, "PAGE_SIZE", 2)
+    a, b, c = make_record(), make_record(), make_record()
+    client = client_for("support")
+    first = client.get(reverse("history"), {"state": "succeeded"})
+    assert record_ids(first) == [c.pk, b.pk]
+    assert f"?state=succeeded&amp;before={b.pk}" in first.content.decode()
+    older = client.get(reverse("history"), {"state": "succeeded", "before": b.pk})
+    assert record_ids(older) == [a.pk]
+    assert "Older →</span>" in older.content.decode()  # no link: last page
+    newer = client.get(reverse("history"), {"state": "succeeded", "after": a.pk})
+    assert record_ids(newer) == [c.pk, b.pk]
+
+
+@pytest.mark.django_db
+def test_htmx_request_gets_only_the_table(client_for):
+    make_record()
+    response = client_for("support").get(reverse("history"), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="history-results"')
+    assert "<html" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.django_db
+def test_filters_work_as_a_plain_get_form(client_for):
+    html = client_for("support").get(reverse("history")).content.decode()
+    assert '<form method="get" action="/history/"' in html
+    assert 'hx-target="#history-results"' in html
+
+
+@pytest.mark.django_db
+def test_states_are_written_in_words(client_for):
+    make_record(state=Submission.State.TRANSPORT_FAILED, error=None)
+    html = client_for("support").get(reverse("history")).content.decode()
+    assert "Transport failure, outcome unknown" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "shown"), [("marketer", False), ("auditor", True)])
+def test_export_links_only_for_those_who_may_export(client_for, role, shown):
+    html = client_for(role).get(reverse("history")).content.decode()
+    assert (reverse("history_export_csv") in html) == shown
+
+
+@pytest.mark.django_db
+def test_nav_links_to_the_history(client_for):
+    html = client_for("marketer").get(reverse("home")).content.decode()
+    assert 'href="/history/"' in html
