@@ -22,3 +22,6 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # No request line in the access log: query strings may hold customers' emails and phones.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# gunicorn's control socket is one path per user: servers side by side on one machine (tests,
+# benchmarks) would take it from each other, and nothing here uses it.
+control_socket_disable = True
