@@ -14,6 +14,7 @@ XML rules, written and read (decisions table, §13):
 import json
 import re
 
+import orjson
 from defusedxml import DefusedXmlException
 
 from .formats import XML_INVALID_CHARS, is_xml_name
@@ -37,15 +38,22 @@ class _Unencodable(ValueError):
 # --- JSON -------------------------------------------------------------------------------
 
 
-def encode_json(payload: object, *, indent: int | None = None) -> bytes:
-    """UTF-8, compact separators (or indented for people), keys in the order given."""
-    separators = (",", ":") if indent is None else (",", ": ")
+# Dataclasses and dates are not JSON's types: refused, as JSON has no way to write them.
+_ORJSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def encode_json(payload: object, *, pretty: bool = False) -> bytes:
+    """UTF-8, compact (or indented by two for people), keys in the order given.
+
+    orjson writes it: encoding is a large share of checking a bulk row, and orjson is several
+    times faster than the json module. It refuses what Altcraft could not read either:
+    integers beyond 64 bits, keys that are not strings, lone surrogates. It writes a float
+    that is not finite as null; validation refuses such floats before anything is sent.
+    """
+    option = _ORJSON | orjson.OPT_INDENT_2 if pretty else _ORJSON
     try:
-        text = json.dumps(
-            payload, ensure_ascii=False, allow_nan=False, indent=indent, separators=separators
-        )
-        return text.encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as exc:
+        return orjson.dumps(payload, option=option)
+    except orjson.JSONEncodeError as exc:
         raise PayloadError(f"cannot be written as JSON: {exc}") from None
 
 
@@ -53,13 +61,19 @@ def _refuse_constant(name: str) -> object:
     raise PayloadError(f"malformed JSON: {name} is not a JSON value")
 
 
-def _decode_json(body: bytes) -> object:
+def decode_json(body: bytes | str) -> object:
+    """Any JSON value; PayloadError says what is wrong and where, for a person.
+
+    The json module reads it, keeping integers of any length as integers (validation then
+    names those Altcraft cannot take).
+    """
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PayloadError(f"the body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"the body is not valid UTF-8 (byte {exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(body.removeprefix("\ufeff"), parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise PayloadError(
             f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -277,7 +291,7 @@ def decode(
 ) -> dict:
     """A request body as the dict JSON would give; XML values are typed by the contract."""
     if fmt == "json":
-        payload = _decode_json(body)
+        payload = decode_json(body)
         if not isinstance(payload, dict):
             raise PayloadError("the JSON body must be an object ({...})")
         return payload
@@ -300,7 +314,7 @@ def decode(
 def decode_response(body: bytes, fmt: str, *, method: str | None = None) -> dict:
     """An Altcraft answer: ``result`` of batches and ``data`` of list methods are lists."""
     if fmt == "json":
-        answer = _decode_json(body)
+        answer = decode_json(body)
         if not isinstance(answer, dict):
             raise PayloadError("the JSON response must be an object ({...})")
     elif fmt == "xml":

@@ -1,7 +1,7 @@
 """Checks of one profile data object: system and custom fields, updates, subscriptions."""
 
 from collections.abc import Callable
-from functools import cache
+from typing import NamedTuple
 
 from .channels import (
     CHANNELS,
@@ -26,6 +26,7 @@ from .problems import Problem, join_path
 MAX_DEPTH = 32
 
 Check = Callable[[object], str | None]
+Report = Callable[[Problem], None]
 # One key of an identifier form: (dotted path, top-level key, inner key or "", check).
 _Step = tuple[str, str, str, Check]
 
@@ -111,6 +112,7 @@ def validate_subscription(
         channel = CHANNELS[inferred]
     else:
         out(Problem(f"{path}.channel", "required: the channel cannot be told from the other keys"))
+    shape = _SHAPES[channel.name, batch] if channel is not None else None
 
     if "resource_id" not in sub:
         out(Problem(f"{path}.resource_id", "required"))
@@ -145,12 +147,12 @@ def validate_subscription(
             _check_strings(value, f"{path}.cats", out, allow_empty=False)
         elif key == "channel" or channel is None:
             continue
-        elif key not in _channel_top_keys(channel, batch):
+        elif key not in shape.top_keys:
             owner = next((c for c in CHANNELS.values() if key in channel_keys(c)), None)
             message = f"not a key of the {channel.name} channel" if owner else "unknown key"
             _report(out, path, key, message)
     if channel is not None:
-        _check_identifiers(sub, channel, batch, path, out)
+        _check_identifiers(sub, channel, shape.forms, path, out)
     return problems
 
 
@@ -297,16 +299,6 @@ def _check_strings(
         _report(out, path, i, string_problem(item, allow_empty=allow_empty))
 
 
-@cache
-def _channel_top_keys(channel: Channel, batch: bool) -> frozenset[str]:
-    paths = (
-        channel.batch_identifier_keys + channel.batch_alternative_keys
-        if batch
-        else channel.identifier_keys
-    )
-    return frozenset(p.split(".", 1)[0] for p in paths)
-
-
 _IDENTIFIER_CHECKS: dict[str, Check] = {
     "email": FORMAT_CHECKS["email"],
     "phone": phone_problem,
@@ -315,16 +307,21 @@ _IDENTIFIER_CHECKS: dict[str, Check] = {
 }
 
 
-@cache
-def _identifier_forms(channel: Channel, batch: bool) -> tuple[tuple[_Step, ...], ...]:
-    """The accepted ways of writing a channel's identifier, the first being the canonical one."""
+class _Shape(NamedTuple):
+    """What a channel's subscriptions may hold, in single or in batch requests."""
+
+    top_keys: frozenset[str]  # the keys its identifier lives under
+    forms: tuple[tuple[_Step, ...], ...]  # the ways of writing it, the canonical one first
+
+
+def _shape(channel: Channel, batch: bool) -> _Shape:
     forms = [channel.identifier_keys]
     if batch:
         forms = [channel.batch_identifier_keys]
         if channel.batch_alternative_keys:
             forms.append(channel.batch_alternative_keys)
     formats = dict(zip(channel.identifier_keys, channel.identifier_formats, strict=True))
-    return tuple(
+    steps = tuple(
         tuple(
             (
                 dotted,
@@ -335,35 +332,38 @@ def _identifier_forms(channel: Channel, batch: bool) -> tuple[tuple[_Step, ...],
         )
         for form in forms
     )
+    top_keys = frozenset(step[1] for form in steps for step in form)
+    return _Shape(top_keys, steps)
 
 
 def _check_identifiers(
-    sub: dict, channel: Channel, batch: bool, path: str, out: Callable[[Problem], None]
+    sub: dict, channel: Channel, forms: tuple[tuple[_Step, ...], ...], path: str, out: Report
 ) -> None:
-    forms = _identifier_forms(channel, batch)
     present = [form for form in forms if any(step[1] in sub for step in form)]
     if len(present) > 1:
         names = " or ".join(form[0][0] for form in forms)
         out(Problem(path, f"use one form of the {channel.name} identifier: {names}"))
         return
     for dotted, container_key, inner, check in present[0] if present else forms[0]:
-        key_path = f"{path}.{container_key}"
         if container_key not in sub:
             out(Problem(f"{path}.{dotted}", f"required for the {channel.name} channel"))
             continue
         value = sub[container_key]
         if inner:
             if not isinstance(value, dict):
-                out(Problem(key_path, f"must be an object with {inner}"))
+                out(Problem(f"{path}.{container_key}", f"must be an object with {inner}"))
                 continue
-            for extra in value.keys() - {inner}:
-                out(Problem(join_path(key_path, extra), f"not a key of {container_key} here"))
-            if inner not in value:
-                out(Problem(f"{key_path}.{inner}", f"required for the {channel.name} channel"))
-                continue
-            value, key_path = value[inner], f"{key_path}.{inner}"
+            if len(value) != 1 or inner not in value:
+                key_path = f"{path}.{container_key}"
+                for extra in value.keys() - {inner}:
+                    out(Problem(join_path(key_path, extra), f"not a key of {container_key} here"))
+                if inner not in value:
+                    out(Problem(f"{key_path}.{inner}", f"required for the {channel.name} channel"))
+                    continue
+            value = value[inner]
         if message := check(value):
-            out(Problem(key_path, message))
+            where = f"{path}.{container_key}.{inner}" if inner else f"{path}.{container_key}"
+            out(Problem(where, message))
 
 
 def _check_item_matching(
@@ -396,4 +396,11 @@ def _check_item_matching(
 # {system field: (its type, the check of a plain value)}
 _SYSTEM_CHECKS = {
     name: (field.type, _system_check(field.format)) for name, field in SYSTEM_FIELDS.items()
+}
+
+# {(channel, batch): its shape}
+_SHAPES = {
+    (name, batch): _shape(channel, batch)
+    for name, channel in CHANNELS.items()
+    for batch in (True, False)
 }

@@ -36,7 +36,7 @@ def phones_of(value: object) -> list[str]:
     return [p for p in (normalise_phone(item) for item in items if item is not None) if p]
 
 
-@dataclass
+@dataclass(slots=True)
 class SubscriptionChange:
     resource_id: int
     channel: str

@@ -335,10 +335,11 @@ class Workspace:
             sub.status = change.status
         if change.priority is not None and change.priority != KEEP:
             sub.priority = change.priority
-        custom = dict(sub.custom_fields)
-        for name, value in change.custom_fields.items():
-            apply_value(custom, name, value)
-        sub.custom_fields = custom
+        if change.custom_fields:
+            custom = dict(sub.custom_fields)
+            for name, value in change.custom_fields.items():
+                apply_value(custom, name, value)
+            sub.custom_fields = custom
         if change.cats is not None:
             sub.cats = list(change.cats)
         sub.changed = True

@@ -1,12 +1,13 @@
 """Benchmark a bulk import end to end, on PostgreSQL, in a throwaway database (`make bench`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/altcraft_console .venv/bin/python \
-        bench/bench_bulk.py [--rows 100000] [--streams 4] [--sandbox-processes 2]
+        bench/bench_bulk.py [--rows 100000] [--streams 4] [--sandbox-processes 4]
 
 The web server (gunicorn, as gunicorn.conf.py sets it up) and a task worker (db_worker) run as
-they do under `make run`. The sandbox, standing in for Altcraft's servers, answers from a
-gunicorn of its own with --sandbox-processes workers, so the console's memory is its own and
-the streams' requests are worked on in parallel, as Altcraft works on them. A first batch of
+they do under `make run`, with its environment (Makefile: WORKER_MALLOC). The sandbox, standing
+in for Altcraft's servers, answers from a gunicorn of its own with --sandbox-processes
+single-threaded workers, so the console's memory is its own and the streams' requests are
+worked on in parallel, as Altcraft works on them. A first batch of
 20,000 other rows is checked and left unsent: the worker then has what one that has been up
 has (its task code imported, the process server its checks fork from started). The script
 then uploads a CSV of
@@ -269,7 +270,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--streams", type=int, default=4)
-    parser.add_argument("--sandbox-processes", type=int, default=2)
+    parser.add_argument("--sandbox-processes", type=int, default=4)
     args = parser.parse_args()
     admin, url = throwaway_database(os.environ["DATABASE_URL"])
     port, sandbox_port = 8765, 8766
@@ -297,8 +298,12 @@ def main() -> None:
     for command in (["migrate", "-v0"], ["seed_demo"], ["seed_sandbox"]):
         subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
 
-    def serve(at: int, processes: int = 2) -> subprocess.Popen:
-        workers = {"GUNICORN_BIND": f"127.0.0.1:{at}", "WEB_CONCURRENCY": str(processes)}
+    def serve(at: int, processes: int = 2, threads: int = 4) -> subprocess.Popen:
+        workers = {
+            "GUNICORN_BIND": f"127.0.0.1:{at}",
+            "WEB_CONCURRENCY": str(processes),
+            "GUNICORN_THREADS": str(threads),
+        }
         return subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "altcraft_admin.wsgi"],
             cwd=ROOT,
@@ -306,7 +311,8 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
 
-    web, sandbox_server = serve(port), serve(sandbox_port, args.sandbox_processes)
+    # One chunk at a time per sandbox process, as many processes as streams.
+    web, sandbox_server = serve(port), serve(sandbox_port, args.sandbox_processes, threads=1)
     worker_command = [*manage, "db_worker", "--interval", "0.05", "--no-startup-delay"]
     worker = subprocess.Popen(worker_command, cwd=ROOT, env=env)
     processes = {"web": web, "worker": worker, "sandbox": sandbox_server}

@@ -25,10 +25,10 @@ def test_json_is_compact_utf8_in_the_given_key_order():
 
 
 def test_json_indent_for_people():
-    assert encode_json({"a": [1]}, indent=2) == b'{\n  "a": [\n    1\n  ]\n}'
+    assert encode_json({"a": [1]}, pretty=True) == b'{\n  "a": [\n    1\n  ]\n}'
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), object(), "\ud800"])
+@pytest.mark.parametrize("value", [object(), "\ud800", 2**64, {1: "a"}])
 def test_json_refuses_what_it_cannot_write(value):
     with pytest.raises(PayloadError, match="cannot be written as JSON"):
         encode_json({"a": value})

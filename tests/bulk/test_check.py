@@ -68,9 +68,7 @@ def test_rows_are_encoded_with_their_columns_types():
 
     [checked] = check_blocks(record, rules)
 
-    assert checked.items == [
-        b'{"email":"a@example.com","score":0.5,"prefs":{"k":1e-07},"visits":3}'
-    ]
+    assert checked.items == [b'{"email":"a@example.com","score":0.5,"prefs":{"k":1e-7},"visits":3}']
 
 
 CHECK_FOREVER = """

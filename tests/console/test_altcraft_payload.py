@@ -90,14 +90,14 @@ def test_custom_field_types_type_xml_values(tmp_path):
     assert out == '{"db_id":1,"data":{"visits":3}}\n'
 
 
-def test_indent_pretty_prints_json_only():
+def test_pretty_prints_json_only():
     path = EXAMPLES / "06-profiles-add.request.xml"
 
-    out, _ = convert("--operation", "profiles/add", "--to", "json", "--indent", "2", str(path))
+    out, _ = convert("--operation", "profiles/add", "--to", "json", "--pretty", str(path))
 
     assert out.startswith('{\n  "token": "abcdefghijklmnqrstuvwxyz",\n')
-    with pytest.raises(CommandError, match="--indent only applies to JSON"):
-        convert("--operation", "profiles/add", "--to", "xml", "--indent", "2", str(path))
+    with pytest.raises(CommandError, match="--pretty only applies to JSON"):
+        convert("--operation", "profiles/add", "--to", "xml", "--pretty", str(path))
 
 
 @pytest.mark.parametrize(

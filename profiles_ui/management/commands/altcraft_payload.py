@@ -53,9 +53,7 @@ class Command(BaseCommand):
             metavar="NAME:TYPE",
             help=f"type of a custom field ({', '.join(CUSTOM_FIELD_TYPES)}); repeatable",
         )
-        convert.add_argument(
-            "--indent", type=int, default=None, help="pretty-print JSON with this indent"
-        )
+        convert.add_argument("--pretty", action="store_true", help="indent JSON output for reading")
         convert.add_argument("file", help='the request body, or "-" for standard input')
 
     def handle(self, *args: object, **options: object) -> None:
@@ -80,10 +78,10 @@ class Command(BaseCommand):
             count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
             raise CommandError(f"{count}: not a valid {operation} request", returncode=1)
         if options["to_format"] == "json":
-            output = encode_json(payload, indent=options["indent"])  # type: ignore[arg-type]
+            output = encode_json(payload, pretty=bool(options["pretty"]))
         else:
-            if options["indent"] is not None:
-                raise CommandError("--indent only applies to JSON output", returncode=1)
+            if options["pretty"]:
+                raise CommandError("--pretty only applies to JSON output", returncode=1)
             output = encode_xml(payload)
         self.stdout.write(output.decode("utf-8"))
 
