@@ -26,6 +26,11 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only reachable with DEBUG on
 
+# The key of the audit trail's chain (profiles_ui/audit.py). Kept out of the database, so that
+# whoever can write there cannot forge the chain. Changing it makes every earlier entry fail
+# verification: set it once, and keep it with the other secrets.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="") or f"audit-chain:{SECRET_KEY}"
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)

@@ -24,10 +24,16 @@ class Submission(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         REJECTED = "rejected", "Rejected by Altcraft"
         TRANSPORT_FAILED = "transport_failed", "Transport failure, outcome unknown"
+        # HTTP 5xx: Altcraft failed while handling it, perhaps after applying it.
+        OUTCOME_UNKNOWN = "outcome_unknown", "Server error, outcome unknown"
         BAD_RESPONSE = "bad_response", "Unreadable response"
         DUPLICATE = "duplicate", "Duplicate, not re-applied"
 
     FINAL_STATES = frozenset(State.values) - {State.PENDING}
+    # No readable answer: Altcraft may have applied the request.
+    UNKNOWN_OUTCOME_STATES = frozenset(
+        {State.TRANSPORT_FAILED, State.OUTCOME_UNKNOWN, State.BAD_RESPONSE}
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +128,30 @@ class FinalRecordError(Exception):
     """A final audit record was about to be changed or deleted."""
 
 
-class PurgeLog(models.Model):
+class InsertOnlyQuerySet(models.QuerySet):
+    def delete(self):
+        # The database refuses this too (PostgreSQL); SQLite relies on this check (see 0009).
+        raise FinalRecordError(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
+
+
+class InsertOnly(models.Model):
+    """A row of the audit trail: written once, never changed or deleted."""
+
+    objects = InsertOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise FinalRecordError(f"{self._meta.verbose_name} {self.pk} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise FinalRecordError(f"{self._meta.verbose_name} {self.pk} cannot be deleted.")
+
+
+class PurgeLog(InsertOnly):
     """One run of `purge_history`: who removed which records' bodies, and up to when."""
 
     ran_at = models.DateTimeField(auto_now_add=True)
@@ -141,7 +170,7 @@ class PurgeLog(models.Model):
         return f"Purge by {self.ran_by} at {self.ran_at:%Y-%m-%d %H:%M}: {self.records} records"
 
 
-class RecordView(models.Model):
+class RecordView(InsertOnly):
     """Someone opened a record's detail page: reading personal data is itself audited."""
 
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="views")
@@ -294,3 +323,55 @@ class BatchChunk(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.batch_id} chunk {self.index}"
+
+
+class AuditEntry(InsertOnly):
+    """One link of the chain that makes the audit trail tamper-evident (see audit.py).
+
+    Each final record, record view and purge gets an entry when it is written, holding a
+    digest of its content and an HMAC over that digest and the entry before it. An edited,
+    removed or forged record, or an edited or removed entry, breaks the chain from there on;
+    `manage.py verify_history` walks it and names the first break.
+    """
+
+    class Kind(models.TextChoices):
+        RECORD = "record", "Record"
+        VIEW = "view", "Record view"
+        PURGE = "purge", "Purge"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A record's bodies as they were when it became final: a purge may empty them later.
+    body_sha256 = models.CharField(max_length=64, blank=True)
+    content_sha256 = models.CharField(max_length=64)
+    # Unique: two entries can never follow the same one, so the chain cannot fork.
+    previous = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="auditentry_one_per_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"Chain entry {self.pk}: {self.kind} {self.object_id}"
+
+
+class ChainCheck(InsertOnly):
+    """One run of verify_history: when, how far, and whether the chain held."""
+
+    checked_at = models.DateTimeField(auto_now_add=True)
+    held = models.BooleanField()
+    entries = models.PositiveIntegerField()
+    last_mac = models.CharField(max_length=64, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"Chain check {self.checked_at:%Y-%m-%d %H:%M}: {'held' if self.held else 'broken'}"

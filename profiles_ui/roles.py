@@ -21,11 +21,12 @@ EXPORT = "profiles_ui.export_submissions"
 RESET_SANDBOX = "altcraft_sandbox.reset_sandbox"
 VIEW_ACCESS_LOG = "profiles_ui.view_recordview"
 VIEW_PURGE_LOG = "profiles_ui.view_purgelog"
+VIEW_CHAIN_CHECKS = "profiles_ui.view_chaincheck"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "marketer": frozenset({SUBMIT, VIEW_HISTORY}),
     "support": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT}),
-    "auditor": frozenset({VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT}),
+    "auditor": frozenset({VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT, VIEW_CHAIN_CHECKS}),
     "admin": frozenset(
         {
             SUBMIT,
@@ -36,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             RESET_SANDBOX,
             VIEW_ACCESS_LOG,
             VIEW_PURGE_LOG,
+            VIEW_CHAIN_CHECKS,
         }
     ),
 }

@@ -21,6 +21,7 @@ from altcraft.client import (
 )
 from altcraft.codec import encode_json, encode_xml
 from altcraft.formats import int_or_none
+from profiles_ui import audit
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Submission
 from profiles_ui.roles import user_role
@@ -221,7 +222,12 @@ def deliver(record: Submission, connection: Connection, body: bytes | None = Non
 
 
 def outcome(response: AltcraftResponse, record: Submission) -> dict[str, Any]:
-    if response.bad_response:
+    if response.status >= 500 and not response.duplicate:
+        # Altcraft failed while handling the request, perhaps after applying it: whatever
+        # the body says, nothing is known of the outcome (contract decisions: HTTP 5xx are
+        # transport-level faults, application errors come as HTTP 200).
+        state = Submission.State.OUTCOME_UNKNOWN
+    elif response.bad_response:
         state = Submission.State.BAD_RESPONSE
     elif response.duplicate and response.attempts == 1:
         # Altcraft had this Request-ID before this submission began (a resumed chunk, say):
@@ -249,11 +255,14 @@ def outcome(response: AltcraftResponse, record: Submission) -> dict[str, Any]:
 def finalise(record: Submission, **fields: Any) -> Submission:
     """The only change a record ever gets: pending to final, once."""
     fields["finished_at"] = timezone.now()
-    updated = Submission.objects.filter(pk=record.pk, state=Submission.State.PENDING).update(
-        **fields
-    )
-    if updated != 1:
-        raise RuntimeError(f"Submission {record.pk} was already final")
+    bodies = audit.bodies_digest(record.request_body, fields.get("response_body", ""))
+    with transaction.atomic():
+        updated = Submission.objects.filter(pk=record.pk, state=Submission.State.PENDING).update(
+            **fields
+        )
+        if updated != 1:
+            raise RuntimeError(f"Submission {record.pk} was already final")
+        audit.append(audit.Kind.RECORD, record, body_sha256=bodies)
     # Set in memory rather than reloading: a batch chunk's body can be 10 MB.
     for name, value in fields.items():
         setattr(record, name, value)

@@ -39,6 +39,9 @@ def row_outcomes(record: Submission, count: int) -> list[tuple[bool, str, Any, s
     if record.state == Submission.State.TRANSPORT_FAILED:
         why = f"not known whether it arrived: {record.transport_error}"
         return [(False, "", None, why)] * count
+    if record.state == Submission.State.OUTCOME_UNKNOWN:
+        why = f"HTTP {record.response_status}: Altcraft may have applied it"
+        return [(False, "", None, why)] * count
     return [(False, "", record.error, record.error_text or record.get_state_display())] * count
 
 
@@ -75,15 +78,13 @@ class Progress:
         return int(self.sent * 100 / self.planned) if self.planned else 100
 
 
-UNANSWERED_STATES = (Submission.State.TRANSPORT_FAILED, Submission.State.BAD_RESPONSE)
-
-
 def progress(batch: Batch) -> Progress:
     done = Q(done=True)
     totals = batch.chunks.aggregate(
         # First: once "failed" names the total below, it no longer names the column.
         unanswered=Coalesce(
-            Sum("failed", filter=done & Q(submission__state__in=UNANSWERED_STATES)), 0
+            Sum("failed", filter=done & Q(submission__state__in=Submission.UNKNOWN_OUTCOME_STATES)),
+            0,
         ),
         chunks=Count("pk"),
         chunks_done=Count("pk", filter=done),

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from profiles_ui import roles, services
+from profiles_ui import audit, roles, services
 from profiles_ui.connections import get_connection
 from profiles_ui.history.display import LIST_COLUMNS, record_context
 from profiles_ui.history.exports import export_response
@@ -23,7 +23,7 @@ from profiles_ui.history.forms import (
     visible_records,
 )
 from profiles_ui.http import HtmxHttpRequest
-from profiles_ui.models import RecordView, Submission
+from profiles_ui.models import ChainCheck, Submission
 
 PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 200
@@ -82,6 +82,8 @@ def list_context(form: HistoryFilterForm) -> dict:
 @permission_required(roles.VIEW_HISTORY, raise_exception=True)
 def history(request: HtmxHttpRequest) -> HttpResponse:
     context = list_context(HistoryFilterForm(request.GET, user=request.user))
+    if request.user.has_perm(roles.VIEW_CHAIN_CHECKS):
+        context["chain_check"] = ChainCheck.objects.first()
     template = "profiles_ui/history/list.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#table"
@@ -95,9 +97,7 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
 def history_record(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     # Another user's record is "not found" for a marketer: its existence is not theirs to know.
     record = get_object_or_404(visible_records(request.user), pk=pk)
-    RecordView.objects.create(
-        submission=record, user=request.user, username=request.user.get_username()
-    )
+    audit.log_view(record, request.user)
     context = record_context(record, visible_records(request.user))
     if request.user.has_perm("profiles_ui.view_recordview"):
         context["record_views"] = record.views.all()[:100]

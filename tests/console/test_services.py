@@ -94,6 +94,23 @@ def test_a_malformed_answer_is_recorded_as_bad_response(sandbox, make_user, sett
     assert "not valid JSON" in record.error_text
 
 
+def test_a_server_error_after_applying_is_an_unknown_outcome_not_a_rejection(
+    sandbox, make_user, settings, client_for
+):
+    settings.SANDBOX_FAULTS_ENABLED = True
+    settings.SANDBOX_FAULTS = "status=500; after"  # applied, then HTTP 500
+    record = submit(make_user("marketer"), sandbox)
+    assert record.state == Submission.State.OUTCOME_UNKNOWN
+    assert record.response_status == 500
+    settings.SANDBOX_FAULTS_ENABLED = False
+    from altcraft_sandbox.models import Profile
+
+    assert Profile.objects.filter(email="svc@example.com").exists()  # it was applied
+    html = client_for("support").get(f"/history/{record.pk}/").content.decode()
+    assert "Server error, outcome unknown" in html
+    assert "Altcraft may have applied this" in html
+
+
 def test_resend_sends_the_same_bytes_with_a_new_request_id(sandbox, make_user):
     user = make_user("support")
     first = submit(user, sandbox)

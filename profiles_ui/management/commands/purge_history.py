@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from profiles_ui import audit
 from profiles_ui.models import PurgeLog, Submission
 
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
                 count = old.count()
             else:
                 count = old.update(request_body="", response_body="", purged_at=timezone.now())
-                PurgeLog.objects.create(
+                purge = PurgeLog.objects.create(
                     ran_by=by or _os_user(),
                     older_than_days=older_than,
                     cutoff=cutoff,
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                     first_id=span["first"],
                     last_id=span["last"],
                 )
+                audit.append(audit.Kind.PURGE, purge)
         verb = "Would purge" if dry_run else "Purged"
         where = f" (ids {span['first']}..{span['last']})" if count else ""
         self.stdout.write(f"{verb} {count} records created before {cutoff:%Y-%m-%d %H:%M}{where}.")
