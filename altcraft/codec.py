@@ -61,11 +61,16 @@ def _refuse_constant(name: str) -> object:
     raise PayloadError(f"malformed JSON: {name} is not a JSON value")
 
 
-def decode_json(body: bytes | str) -> object:
+# \uD800-\uDFFF escapes: a surrogate must come in a pair to be a character.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def decode_json(body: bytes | str, *, max_depth: int | None = None) -> object:
     """Any JSON value; PayloadError says what is wrong and where, for a person.
 
     The json module reads it, keeping integers of any length as integers (validation then
-    names those Altcraft cannot take).
+    names those Altcraft cannot take). A lone surrogate (a "\\ud800" escape without its pair)
+    is no character: it is refused. With max_depth, so is nesting deeper than that.
     """
     if isinstance(body, bytes):
         try:
@@ -73,7 +78,7 @@ def decode_json(body: bytes | str) -> object:
         except UnicodeDecodeError as exc:
             raise PayloadError(f"the body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(body.removeprefix("\ufeff"), parse_constant=_refuse_constant)
+        value = json.loads(body.removeprefix("\ufeff"), parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise PayloadError(
             f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -84,6 +89,34 @@ def decode_json(body: bytes | str) -> object:
         raise
     except ValueError as exc:  # e.g. integers longer than Python's digit limit
         raise PayloadError(f"malformed JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise PayloadError("malformed JSON: a \\u escape is half of a character (a lone surrogate)")
+    if max_depth is not None and _depth(value) > max_depth:
+        raise PayloadError(f"nested more than {max_depth} levels deep")
+    return value
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _depth(value: object) -> int:
+    """How many arrays and objects deep a decoded value goes (without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        todo.extend((child, level + 1) for child in children)
+    return deepest
 
 
 # --- XML encoding -----------------------------------------------------------------------
@@ -267,9 +300,9 @@ def detect_format(body: bytes, content_type: str | None = None) -> str:
     raise PayloadError("cannot tell whether the body is JSON or XML")
 
 
-def _decode_xml(body: bytes, schema: object) -> dict:
+def _decode_xml(body: bytes, schema: object, max_elements: int | None = None) -> dict:
     try:
-        return parse_xml(body, schema)  # type: ignore[arg-type]
+        return parse_xml(body, schema, max_elements=max_elements)  # type: ignore[arg-type]
     except SAXParseException as exc:
         where = f"line {exc.getLineNumber()}, column {exc.getColumnNumber() + 1}"
         raise PayloadError(f"malformed XML: {exc.getMessage()} at {where}") from None
@@ -288,16 +321,21 @@ def decode(
     *,
     operation: str | None = None,
     custom_field_types: dict[str, str] | None = None,
+    max_depth: int | None = None,
+    max_elements: int | None = None,
 ) -> dict:
-    """A request body as the dict JSON would give; XML values are typed by the contract."""
+    """A request body as the dict JSON would give; XML values are typed by the contract.
+
+    For bodies a person pastes: max_depth refuses JSON nested deeper, max_elements XML with
+    more elements (XML never nests more than xmlparse.MAX_DEPTH)."""
     if fmt == "json":
-        payload = decode_json(body)
+        payload = decode_json(body, max_depth=max_depth)
         if not isinstance(payload, dict):
             raise PayloadError("the JSON body must be an object ({...})")
         return payload
     if fmt != "xml":
         raise PayloadError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    payload = _decode_xml(body, request_schema(operation, custom_field_types))
+    payload = _decode_xml(body, request_schema(operation, custom_field_types), max_elements)
     value = payload.get("field_value")
     field = payload.get("field_name")
     # field_value is typed by the field it names, which is only known once parsed.

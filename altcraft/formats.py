@@ -31,8 +31,28 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{0,15}")
 
 
+# How deep a field's value may nest arrays and objects: far more than any profile needs, and
+# few enough that every value can be written, read and shown without running out of stack.
+MAX_NESTING = 32
+
+
+# Integers are 64-bit (what Altcraft and the JSON writer take); IDs and a subscription's
+# priority are 32-bit, as Altcraft stores them (contract notes).
+INT_MAX = 2**63 - 1
+ID_MAX = 2**31 - 1
+
+
 def is_int(value: object) -> bool:
-    return type(value) is int
+    """An integer Altcraft can take: not a bool, within 64 bits."""
+    return type(value) is int and -INT_MAX - 1 <= value <= INT_MAX
+
+
+def int_problem(value: object) -> str | None:
+    if is_int(value):
+        return None
+    if type(value) is int:
+        return f"is out of range: integers go from {-INT_MAX - 1:,} to {INT_MAX:,}"
+    return "must be an integer"
 
 
 def int_or_none(value: object) -> int | None:
@@ -182,9 +202,10 @@ def status_problem(value: object) -> str | None:
 
 
 def positive_int_problem(value: object) -> str | None:
-    if is_int(value) and value > 0:
+    """An ID of a database, resource, scenario or segment."""
+    if is_int(value) and 0 < value <= ID_MAX:
         return None
-    return "must be a positive integer"
+    return f"must be a positive integer, at most {ID_MAX:,}"
 
 
 def non_empty_string_problem(value: object) -> str | None:
@@ -226,7 +247,7 @@ FORMAT_CHECKS = {
     "postal_code": postal_code_problem,
     "sex": sex_problem,
     "status": status_problem,
-    "int": lambda v: None if is_int(v) else "must be an integer",
+    "int": int_problem,
     "positive_int": positive_int_problem,
     "non_empty_string": non_empty_string_problem,
 }

@@ -13,6 +13,9 @@ from .channels import (
 from .fields import ACTIONS, FUNCTION_KEYS, SYSTEM_FIELDS, is_function
 from .formats import (
     FORMAT_CHECKS,
+    ID_MAX,
+    MAX_NESTING,
+    int_problem,
     is_int,
     is_number,
     name_problem,
@@ -22,8 +25,6 @@ from .formats import (
 )
 from .matching import MATCHING_MODES
 from .problems import Problem, join_path
-
-MAX_DEPTH = 32
 
 Check = Callable[[object], str | None]
 Report = Callable[[Problem], None]
@@ -129,9 +130,9 @@ def validate_subscription(
                 extra = " (or -1 to keep it)" if keep else ""
                 _report(out, path, key, f"must be one of {words} or a number 0-6{extra}")
         elif key == "priority":
-            if not (is_int(value) and (value >= 0 or (keep and value == -1))):
-                extra = " (or -1)" if keep else ""
-                _report(out, path, key, f"must be an integer, 0 or more{extra}")
+            if not (is_int(value) and (0 <= value <= ID_MAX or (keep and value == -1))):
+                extra = " (or -1 to keep it)" if keep else ""
+                _report(out, path, key, f"must be an integer from 0 to {ID_MAX:,}{extra}")
         elif key == "custom_fields":
             if not isinstance(value, dict):
                 _report(out, path, key, "must be an object")
@@ -182,12 +183,14 @@ def _type_check(field_type: str | None) -> Check:
 
 def _check_untyped(value: object, depth: int = 0) -> str | None:
     """Any JSON value that both formats can carry: no nulls, no arrays of arrays."""
-    if depth > MAX_DEPTH:
-        return "nested too deeply"
+    if depth > MAX_NESTING:
+        return f"nested more than {MAX_NESTING} levels deep"
     if isinstance(value, str):
         return text_problem(value)
     if isinstance(value, bool) or is_int(value):
         return None
+    if isinstance(value, int):
+        return int_problem(value)
     if isinstance(value, float):
         return None if is_number(value) else "must be a finite number"
     if isinstance(value, dict):
@@ -231,7 +234,7 @@ def _object_check(value: object) -> str | None:
 
 _TYPE_CHECKS: dict[str, Check] = {
     "string": string_problem,
-    "int": _must(is_int, "must be an integer"),
+    "int": int_problem,
     "float": _must(is_number, "must be a number"),
     "bool": _must(lambda v: isinstance(v, bool), "must be true or false"),
     "date": FORMAT_CHECKS["date"],
@@ -302,7 +305,7 @@ def _check_strings(
 _IDENTIFIER_CHECKS: dict[str, Check] = {
     "email": FORMAT_CHECKS["email"],
     "phone": phone_problem,
-    "int": _must(is_int, "must be an integer"),
+    "int": int_problem,
     "string": FORMAT_CHECKS["non_empty_string"],
 }
 

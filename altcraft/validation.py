@@ -1,6 +1,6 @@
 """Validation of whole requests: every problem at once, as (path, message) pairs, never raising."""
 
-from .formats import FORMAT_CHECKS, is_int, string_problem
+from .formats import FORMAT_CHECKS, ID_MAX, is_int, string_problem
 from .matching import MATCHING_KEYS, MATCHING_MODES, effective_mode, mode_keys
 from .operations import Operation, UnknownOperation, get_operation
 from .problems import Problem, join_path
@@ -55,8 +55,8 @@ def _param_problem(op: Operation, name: str, value: object) -> str | None:
             return f"must be one of {', '.join(param.choices)}"
         return string_problem(value, allow_empty=False)
     if param.type == "array[int]":
-        if not isinstance(value, list) or not all(is_int(v) and v > 0 for v in value):
-            return "must be a list of positive integers"
+        if not isinstance(value, list) or not all(is_int(v) and 0 < v <= ID_MAX for v in value):
+            return f"must be a list of positive integers, at most {ID_MAX:,}"
         return None
     if param.type == "object":
         return _check_untyped(value) if isinstance(value, dict) else "must be an object"

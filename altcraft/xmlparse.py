@@ -24,13 +24,13 @@ class XMLRefused(ValueError):
     """Input that is well-formed XML but not acceptable (root name, nesting depth)."""
 
 
-def parse_xml(body: bytes | str, schema: Obj) -> dict:
-    """The <xml> root's content as a dict.
+def parse_xml(body: bytes | str, schema: Obj, *, max_elements: int | None = None) -> dict:
+    """The <xml> root's content as a dict; with max_elements, refused past that many elements.
 
     Raises SAXParseException (malformed XML), XMLRefused, or defusedxml's DTDForbidden,
     EntitiesForbidden and ExternalReferenceForbidden.
     """
-    builder = _DictBuilder(schema)
+    builder = _DictBuilder(schema, max_elements)
     parser = DefusedExpatParser(forbid_dtd=True)
     parser.setContentHandler(builder)
     parser.feed(body)
@@ -41,8 +41,9 @@ def parse_xml(body: bytes | str, schema: Obj) -> dict:
 class _DictBuilder(ContentHandler):
     """Builds the dicts as the reader reports each element's start, text and end."""
 
-    def __init__(self, schema: Obj) -> None:
+    def __init__(self, schema: Obj, max_elements: int | None) -> None:
         super().__init__()
+        self.elements_left = max_elements
         self.text: list[str] = []
         # One frame per open element, with what its end needs worked out at its start:
         # (parent dict, parent node, name, converter, listed, empty-means-[]).
@@ -53,6 +54,10 @@ class _DictBuilder(ContentHandler):
     def startElement(self, name: str, attrs) -> None:  # noqa: N802 - SAX's name
         if len(self.stack) >= MAX_DEPTH:
             raise XMLRefused(f"elements are nested more than {MAX_DEPTH} deep")
+        if self.elements_left is not None:
+            self.elements_left -= 1
+            if self.elements_left < 0:
+                raise XMLRefused("too many elements for one profile: batches go in bulk files")
         parent_node = self.current_node
         plan = parent_node.plans.get(name) or _plan(parent_node, name)
         marked = attrs.get("array") == "true"

@@ -186,6 +186,8 @@ class Builder:
         self.errors_summary: list[tuple[str, str, str]] = []
         self.payload: dict[str, Any] | None = None
         self.sending = False
+        if self.is_bound:
+            data = _with_row_counts(data)
         source = data if self.is_bound else {}
         operation = source.get(f"{TARGET}-operation") or DEFAULT_OPERATION
         self.operation = SINGLE_OPERATIONS.get(operation, SINGLE_OPERATIONS[DEFAULT_OPERATION])
@@ -269,6 +271,7 @@ class Builder:
         self.sending = sending
         checked = self.all_forms(sending=sending)
         parsed_ok = all([form.is_valid() for form in checked])  # every form, no short cut
+        parsed_ok &= not any(formset.non_form_errors() for formset in self.formsets())
         live = [(i, form) for i, form in enumerate(self.subs.forms) if not is_deleted(form)]
         parts = payload.Parts(
             operation=self.operation,
@@ -353,6 +356,9 @@ class Builder:
         sections.append(("Options", self.options))
         if self.resend is not None and self.sending:
             sections.append(("Fix and resend", self.resend))
+        for formset in self.formsets():
+            anchor = "section-sub" if formset is self.subs else "section-scenario"
+            found += [(anchor, "Rows", str(error)) for error in formset.non_form_errors()]
         for title, form in sections:
             for name, errors in form.errors.items():
                 if name == forms.forms.NON_FIELD_ERRORS or name not in form.fields:
@@ -361,3 +367,19 @@ class Builder:
                     anchor, label = form[name].auto_id, f"{title} · {form[name].label}"
                 found += [(anchor, label, str(error)) for error in errors]
         return found
+
+
+def _with_row_counts(data: Any) -> Any:
+    """The post with a row count for each formset it lacks (none yet: zero rows).
+
+    The scenario's variables and attachments appear when the operation changes to one that
+    takes them, so the post that makes the change carries no count for them.
+    """
+    missing = [p for p in (SUBS, CONTENT, ATTACH) if f"{p}-TOTAL_FORMS" not in data]
+    if not missing:
+        return data
+    data = data.copy()
+    for prefix in missing:
+        data[f"{prefix}-TOTAL_FORMS"] = "0"
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
+    return data

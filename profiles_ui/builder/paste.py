@@ -14,6 +14,7 @@ from django.http import QueryDict
 from altcraft.channels import STATUS_WORDS, infer_channel
 from altcraft.codec import PayloadError, decode
 from altcraft.fields import SYSTEM_FIELDS
+from altcraft.formats import MAX_NESTING
 from altcraft.matching import MATCHING_KEYS
 from altcraft.operations import OPERATIONS, Operation
 from profiles_ui import catalog
@@ -30,13 +31,22 @@ from profiles_ui.builder.forms import (
 from profiles_ui.builder.payload import OPTION_FLAGS, SEGMENTS, SUB_SIMPLE_KEYS
 from profiles_ui.connections import Connection
 
-MAX_PASTE_BYTES = 10 * 1024 * 1024
+# A pasted payload is one profile: these are far beyond any, and keep a paste cheap to read.
+MAX_PASTE_BYTES = 1024 * 1024
+MAX_PASTE_ELEMENTS = 10_000
+# The request, its data, a field or subscription: then the field's own value may nest.
+MAX_PASTE_DEPTH = MAX_NESTING + 3
 
 
 class PasteForm(forms.Form):
     body = forms.CharField(
         label="Payload (JSON or XML)",
         required=False,
+        max_length=MAX_PASTE_BYTES,
+        error_messages={
+            "max_length": "The payload is longer than 1 MB: one profile's payload is far "
+            "smaller; batches go on the Bulk page."
+        },
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
     )
     upload = forms.FileField(label="…or a file", required=False)
@@ -46,7 +56,10 @@ class PasteForm(forms.Form):
         upload = cleaned.get("upload")
         if upload:
             if upload.size > MAX_PASTE_BYTES:
-                raise forms.ValidationError("The file is larger than 10 MB.")
+                raise forms.ValidationError(
+                    "The file is larger than 1 MB: one profile's payload is far smaller; "
+                    "batches go on the Bulk page."
+                )
             cleaned["bytes"] = upload.read()
             cleaned["content_type"] = upload.content_type or ""
         elif cleaned.get("body", "").strip():
@@ -61,13 +74,14 @@ def pasted_form_data(
     body: bytes, fmt: str, operation: str, connection: Connection
 ) -> tuple[QueryDict, list[str]]:
     """The builder's form data for a payload body, and notes on what could not be kept."""
-    payload = decode(body, fmt, operation=operation or None)
+    limits = {"max_depth": MAX_PASTE_DEPTH, "max_elements": MAX_PASTE_ELEMENTS}
+    payload = decode(body, fmt, operation=operation or None, **limits)
     op = SINGLE_OPERATIONS.get(operation) or guess_operation(payload, operation)
     db_id = payload.get("db_id") if isinstance(payload.get("db_id"), int) else None
     fields = catalog.database_fields(connection, db_id)
     types = {f.name: f.type for f in fields.items} if db_id and not fields.error else None
     if fmt == "xml" and types:
-        payload = decode(body, fmt, operation=op.path, custom_field_types=types)
+        payload = decode(body, fmt, operation=op.path, custom_field_types=types, **limits)
 
     def sub_fields(resource_id: object, channel: str) -> set[str]:
         rid = resource_id if isinstance(resource_id, int) else None

@@ -5,11 +5,12 @@ is a valid request is for `altcraft.validation` to say; its problem paths are ma
 form fields by `locate`, so a problem found anywhere is marked where it was typed.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from altcraft.codec import PayloadError, decode_json
+from altcraft.formats import MAX_NESTING
 from altcraft.matching import MATCHING_KEYS
 from altcraft.operations import Operation
 from altcraft.problems import Problem
@@ -65,7 +66,7 @@ def typed(raw: str, field_type: str) -> Any:
     if field_type in ("tags", "phones"):
         return split_list(raw)
     if field_type in ("object", "arr_object"):
-        return json.loads(raw)
+        return decode_json(raw, max_depth=MAX_NESTING)
     if field_type == "enum" and _INT.fullmatch(raw):  # _sex: 0, 1, 2 as the examples send
         return int(raw)
     return raw
@@ -86,9 +87,9 @@ def _json_object(raw: str, path: str, problems: list[Problem]) -> dict[str, Any]
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        problems.append(Problem(path, f"not valid JSON ({exc.msg}, line {exc.lineno})"))
+        value = decode_json(raw, max_depth=MAX_NESTING + 1)  # the object holds the values
+    except PayloadError as exc:
+        problems.append(Problem(path, f"not valid JSON ({exc})"))
         return {}
     if not isinstance(value, dict):
         problems.append(Problem(path, 'must be a JSON object, like {"key": "value"}'))
@@ -104,7 +105,7 @@ def _profile(parts: Parts, problems: list[Problem]) -> dict[str, Any]:
             continue
         try:
             data[name] = field_value(raw, fn, field_type)
-        except ValueError as exc:
+        except PayloadError as exc:
             problems.append(Problem(f"data.{name}", f"not valid JSON ({exc})"))
     for key, value in _json_object(parts.profile_extra, "@profile.extra", problems).items():
         data.setdefault(key, value)

@@ -293,14 +293,32 @@ class AttachmentForm(forms.Form):
         return cleaned
 
 
-def rows_formset(form: type[forms.Form]) -> type[forms.BaseFormSet]:
-    """Rows the user adds and removes (the formset's DELETE box)."""
-    return formset_factory(form, extra=0, can_delete=True)
+class RowsFormSet(forms.BaseFormSet):
+    """Rows the user adds and removes (the DELETE box), up to `max_num`; a post that says it
+    has more makes no more than that many forms, and is told so."""
+
+    what = "rows"
+
+    def clean(self) -> None:
+        asked = self.management_form.cleaned_data.get("TOTAL_FORMS") or 0
+        if self.total_form_count() < asked:
+            raise forms.ValidationError(
+                f"At most {self.max_num} {self.what} fit in one request; the rest were left out."
+            )
 
 
-SubscriptionFormSet = rows_formset(SubscriptionForm)
-ContentFormSet = rows_formset(ContentForm)
-AttachmentFormSet = rows_formset(AttachmentForm)
+def rows_formset(form: type[forms.Form], what: str, most: int) -> type[forms.BaseFormSet]:
+    formset = formset_factory(
+        form, formset=RowsFormSet, extra=0, can_delete=True, max_num=most, absolute_max=most
+    )
+    formset.what = what
+    return formset
+
+
+MAX_SUBSCRIPTIONS, MAX_VARIABLES, MAX_ATTACHMENTS = 20, 50, 10
+SubscriptionFormSet = rows_formset(SubscriptionForm, "subscriptions", MAX_SUBSCRIPTIONS)
+ContentFormSet = rows_formset(ContentForm, "content variables", MAX_VARIABLES)
+AttachmentFormSet = rows_formset(AttachmentForm, "attachments", MAX_ATTACHMENTS)
 
 
 def is_deleted(form: forms.Form) -> bool:

@@ -8,19 +8,18 @@ import uuid
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django_htmx.http import retarget
 
 from altcraft.channels import CHANNELS, PUSH_PROVIDERS
 from altcraft.codec import PayloadError, detect_format
 from altcraft.error_codes import describe_error
-from profiles_ui import catalog, services
+from altcraft.formats import int_or_none
+from profiles_ui import catalog, roles, services
 from profiles_ui.builder import snippets
-from profiles_ui.builder.forms import TARGET, Builder
+from profiles_ui.builder.forms import SINGLE_OPERATIONS, TARGET, Builder
 from profiles_ui.builder.paste import PasteForm, pasted_form_data
 from profiles_ui.builder.payload import OPTION_FLAGS
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
@@ -36,9 +35,17 @@ PAGE_CONTEXT = {
 }
 
 
-@permission_required(SUBMIT, raise_exception=True)
+@roles.required(SUBMIT)
 def builder(request: HtmxHttpRequest) -> HttpResponse:
-    parent = _parent(request)
+    try:
+        parent = _parent(request)
+    except NotInTheBuilder as refused:
+        messages.error(
+            request,
+            f"Record #{refused.record.pk} is a {refused.record.operation} request of many "
+            "profiles: the builder holds one. Its rows are fixed and sent again on the Bulk page.",
+        )
+        return redirect("history_record", pk=refused.record.pk)
     if request.method == "GET":
         if parent is not None:
             return _fill_from_body(request, parent.request_body.encode(), parent.format, parent)
@@ -58,8 +65,21 @@ def _parent(request: HtmxHttpRequest) -> Submission | None:
     if not pk:
         return None
     if not request.user.has_perm(RESEND):
-        raise PermissionDenied
-    return get_object_or_404(Submission, pk=pk if pk.isdigit() else 0)
+        raise roles.refuse(RESEND)
+    record = Submission.objects.filter(pk=int_or_none(pk) or 0).first()
+    if record is None:
+        raise Http404("No such record")
+    if record.operation not in SINGLE_OPERATIONS:
+        raise NotInTheBuilder(record)
+    return record
+
+
+class NotInTheBuilder(Exception):
+    """The record to fix is a batch request: the builder holds one profile."""
+
+    def __init__(self, record: Submission) -> None:
+        super().__init__(record.operation)
+        self.record = record
 
 
 def _connection(request: HtmxHttpRequest) -> Connection:
@@ -131,6 +151,12 @@ def add_row(
     formset = {"sub": form.subs, "content": form.content, "attach": form.attach}.get(kind)
     if formset is None:
         return refresh(request, connection, parent, "")
+    if formset.total_form_count() >= formset.max_num:
+        limit = f"At most {formset.max_num} {formset.what} fit in one request."
+        if request.htmx:
+            return render(request, f"{PAGE}#row_limit", {"limit": limit})
+        messages.error(request, limit)
+        return _page(request, form)
     initial = {"channel": channel} if kind == "sub" else {}
     if request.htmx:
         row = form.new_row(formset, **initial)
@@ -183,13 +209,16 @@ def _fill_from_body(
 ) -> HttpResponse:
     """The paste path: decode, turn into form data, bind and validate, problems on fields."""
     connection = active_connection(request.session)
-    pasted = pasted or PasteForm(prefix="paste")
     operation = parent.operation if parent else request.POST.get("paste-operation", "")
     try:
         data, notes = pasted_form_data(body, fmt, operation, connection)
     except PayloadError as exc:
-        pasted.add_error(None, f"The payload could not be read: {exc}")
+        if pasted is None:  # a recorded body
+            messages.error(request, f"The record's request could not be read: {exc}")
+        else:
+            pasted.add_error(None, f"The payload could not be read: {exc}")
         return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
+    pasted = pasted or PasteForm(prefix="paste")
     for note in notes:
         messages.warning(request, note)
     form = Builder(data, connection=connection, parent=parent)

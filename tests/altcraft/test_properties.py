@@ -94,7 +94,7 @@ FUNCTIONS = {
 
 def subscription(batch: bool) -> st.SearchStrategy[dict]:
     base = st.fixed_dictionaries(
-        {"resource_id": st.integers(1, 2**31)},
+        {"resource_id": st.integers(1, 2**31 - 1)},
         optional={
             "status": st.one_of(st.sampled_from(["subscribed", "suspended"]), st.integers(0, 6)),
             "priority": st.integers(0, 100),
@@ -195,7 +195,7 @@ def batch_item(item: dict, mode: str, extra: dict) -> dict:
 def requests(draw: st.DrawFn, operation: str | None = None) -> tuple[str, dict]:
     op = OPERATIONS[operation or draw(st.sampled_from(sorted(OPERATIONS)))]
     payload = {"token": draw(word)}
-    payload["workflow_id" if op.needs_workflow_id else "db_id"] = draw(st.integers(1, 2**31))
+    payload["workflow_id" if op.needs_workflow_id else "db_id"] = draw(st.integers(1, 2**31 - 1))
     for flag in ("skip_triggers", "skip_invalid_subscriptions"):
         if draw(st.booleans()):
             payload[flag] = draw(st.booleans())

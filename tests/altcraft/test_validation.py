@@ -55,7 +55,7 @@ def test_every_problem_is_reported_at_once():
     payload["data"]["_sex"] = "x"
 
     assert messages("profiles/import", payload) == [
-        "db_id: must be a positive integer",
+        "db_id: must be a positive integer, at most 2,147,483,647",
         "data.subscriptions[1].phone: not a valid E.164 phone number (+ and country code, "
         "digits only)",
         'data._sex: must be "male" or "female" (0, 1 and 2 are accepted too)',
@@ -337,7 +337,7 @@ def test_email_cannot_be_unset_and_add_operations_take_no_functions():
           "priority": -1, "cats": ["", 1]}, [
             "s.status: must be one of subscribed, unsubscribed, complained, hardbounced, "
             "unconfirmed, suspended, invalid or a number 0-6",
-            "s.priority: must be an integer, 0 or more",
+            "s.priority: must be an integer from 0 to 2,147,483,647",
             "s.cats[0]: must not be empty",
             "s.cats[1]: must be a string"]),
         ({"resource_id": 1, "channel": "email", "email": "a@b.co", "status": 6, "priority": 0,
@@ -387,3 +387,26 @@ def test_validate_profile_serves_one_batch_row_with_its_own_prefix():
     )
 
     assert [p.path for p in problems] == ["data[7].phones", "data[7].email"]
+
+
+@pytest.mark.parametrize(
+    ("priority", "problem"),
+    [
+        (0, None),
+        (2_147_483_647, None),
+        (2_147_483_648, "must be an integer from 0 to 2,147,483,647"),
+        (-1, "must be an integer from 0 to 2,147,483,647"),
+    ],
+)
+def test_a_priority_is_a_32_bit_integer(priority, problem):
+    sub = {"resource_id": 1, "channel": "email", "email": "a@b.co", "priority": priority}
+    found = validate_subscription(sub, batch=False, path="s")
+    assert [p.message for p in found] == ([problem] if problem else [])
+
+
+def test_integers_beyond_64_bits_are_named_not_sent():
+    payload = {"db_id": 1, "matching": "email", "email": "a@b.co", "data": {"n": 2**64}}
+    assert [str(p) for p in validate("profiles/import", payload)] == [
+        "data.n: is out of range: integers go from -9,223,372,036,854,775,808 to "
+        "9,223,372,036,854,775,807"
+    ]

@@ -53,7 +53,7 @@ def test_every_problem_goes_to_stderr_and_the_command_fails(tmp_path):
 
     assert e.value.returncode == 1
     assert err.getvalue().splitlines() == [
-        "db_id: must be a positive integer",
+        "db_id: must be a positive integer, at most 2,147,483,647",
         "data.subscriptions[1].phone: not a valid E.164 phone number (+ and country code, "
         "digits only)",
     ]
