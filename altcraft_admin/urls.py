@@ -10,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "profiles_ui.views.bad_request"
+handler403 = "profiles_ui.views.permission_denied"
 handler404 = "profiles_ui.views.page_not_found"
 handler500 = "profiles_ui.views.server_error"

@@ -83,8 +83,9 @@ def read_call(request: HttpRequest, body: bytes, method: str) -> tuple[Call, str
         payload = decode(body, fmt, operation=method if op else None)
     except PayloadError as exc:
         raise Refused(400, str(exc), fmt) from None
-    answer_fmt = payload.pop("format", None)
-    answer_fmt = answer_fmt if answer_fmt in CONTENT_TYPES else fmt
+    # The answer's format may be asked in the body or, as the docs also allow, the URL.
+    answer_fmt = payload.pop("format", None) or request.GET.get("format")
+    answer_fmt = answer_fmt if isinstance(answer_fmt, str) and answer_fmt in CONTENT_TYPES else fmt
     token = payload.pop("token", None)
     auth = request.headers.get("Authorization", "")
     if not token and auth.lower().startswith("bearer "):

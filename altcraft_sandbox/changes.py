@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from altcraft.channels import SUBSCRIPTION_STATUSES, infer_channel
 from altcraft.fields import is_function
+from altcraft.formats import int_or_none
 
 _NOT_PHONE = re.compile(r"[^\d]")
 KEEP = -1  # update_batch: a status or priority of -1 keeps the current value
@@ -78,7 +79,7 @@ def status_number(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return SUBSCRIPTION_STATUSES.get(value, int(value) if value.lstrip("-").isdigit() else 0)
+        return SUBSCRIPTION_STATUSES.get(value, int_or_none(value) or 0)
     return int(value)  # type: ignore[call-overload]
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from altcraft.formats import int_or_none
 from altcraft_sandbox.changes import ItemError
 from altcraft_sandbox.models import Database, Resource, Workflow
 
@@ -29,9 +30,10 @@ def int_param(payload: dict, name: str, default: int | None = None) -> int | Non
     value = payload.get(name, default)
     if value is None or isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise ItemError(400, f"{name}: must be an integer")
+    number = int_or_none(value) if isinstance(value, str) else None
+    if number is None:
+        raise ItemError(400, f"{name}: must be an integer")
+    return number
 
 
 def required_id(payload: dict, *names: str) -> int:

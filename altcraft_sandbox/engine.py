@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.utils import timezone
 
+from altcraft.formats import int_or_none
 from altcraft_sandbox import bulk
 from altcraft_sandbox.changes import (
     KEEP,
@@ -53,9 +54,9 @@ def _same_value(stored: object, wanted: object, field_type: str | None) -> bool:
 def _json_values(value: object) -> list:
     """A custom value and its string/number spellings (XML carries every value as text)."""
     values = [value, str(value)]
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        values.append(int(text))
+    number = int_or_none(str(value).strip()) if not isinstance(value, int) else None
+    if number is not None:
+        values.append(number)
     return values
 
 

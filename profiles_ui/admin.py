@@ -1,11 +1,33 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from profiles_ui.models import PurgeLog, RecordView, Submission
+from profiles_ui.models import AuditEntry, ChainCheck, PurgeLog, RecordView, Submission
+
+
+class FiltersSafely(admin.ModelAdmin):
+    """A list whose filters the database cannot take (a NUL character, a number out of range)
+    says so and shows the list unfiltered, instead of failing."""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        try:
+            with transaction.atomic():
+                response = super().changelist_view(request, extra_context)
+                if hasattr(response, "render"):
+                    response.render()  # the list's queries run here
+                return response
+        except (DatabaseError, OverflowError, ValueError):
+            filters = ", ".join(sorted(request.GET)) or "the filters"
+            messages.error(
+                request,
+                f"Filter: {filters} cannot be applied (a value is out of range, or holds a "
+                "character the database refuses); the list is shown unfiltered.",
+            )
+            return HttpResponseRedirect(request.path)
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(FiltersSafely):
     """Audit records are read-only here: they are written only by services.submit()."""
 
     list_display = ["id", "created_at", "username", "connection", "operation", "state", "error"]
@@ -24,7 +46,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FiltersSafely):
     """Audit trails: written by the console itself, only ever read here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -50,3 +72,15 @@ class RecordViewAdmin(ReadOnlyAdmin):
     raw_id_fields = ["submission", "user"]
     date_hierarchy = "viewed_at"
     show_full_result_count = False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "kind", "object_id", "mac"]
+    list_filter = ["kind"]
+    show_full_result_count = False
+
+
+@admin.register(ChainCheck)
+class ChainCheckAdmin(ReadOnlyAdmin):
+    list_display = ["checked_at", "held", "entries", "problem"]

@@ -4,10 +4,12 @@ The groups are created by migration 0002 and re-created after every `post_migrat
 database flush empties them; Django recreates permissions the same way).
 """
 
-from functools import reduce
+from collections.abc import Callable
+from functools import reduce, wraps
 from operator import or_
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q
 
 # Strongest first: a user in several groups is shown by the strongest.
@@ -41,6 +43,41 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+
+# How a page names the people of each role.
+ROLE_NAMES = {
+    "admin": "admins",
+    "support": "support staff",
+    "auditor": "auditors",
+    "marketer": "marketers",
+}
+
+
+def who_may(permission: str) -> str:
+    """'support staff and admins': the roles that hold a permission, in words."""
+    names = [ROLE_NAMES[role] for role in reversed(ROLES) if permission in ROLE_PERMISSIONS[role]]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def refuse(permission: str) -> PermissionDenied:
+    """The refusal a page gives a user without `permission`: it says who may."""
+    return PermissionDenied(f"This is for {who_may(permission)}.")
+
+
+def required(permission: str) -> Callable:
+    """A view decorator: the user must hold `permission` (else a 403 saying who may)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise refuse(permission)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser) -> str:

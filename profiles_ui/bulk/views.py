@@ -7,10 +7,10 @@ may see everyone's history (support re-runs marketers' failures).
 import itertools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -29,7 +29,7 @@ def visible_batch(request: HtmxHttpRequest, pk: int) -> Batch:
     return batch
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_http_methods(["GET", "POST"])
 def bulk_upload(request: HtmxHttpRequest) -> HttpResponse:
     connection = get_connection(request.POST.get("connection", "")) or active_connection(
@@ -54,7 +54,7 @@ def bulk_upload(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "profiles_ui/bulk/upload.html", context)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_http_methods(["GET", "POST"])
 def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
@@ -92,7 +92,7 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "profiles_ui/bulk/mapping.html", context)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_http_methods(["GET", "POST"])
 def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
@@ -124,7 +124,7 @@ def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "profiles_ui/bulk/preview.html", context, status=400 if error else 200)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_POST
 def bulk_stop_check(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Back to the mapping, which says who stopped the check and that nothing was sent."""
@@ -134,7 +134,8 @@ def bulk_stop_check(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("bulk_mapping", pk=pk)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@never_cache  # personal data: not kept by browsers or proxies
+@roles.required(roles.SUBMIT)
 def bulk_invalid_rows(request: HtmxHttpRequest, pk: int) -> FileResponse:
     batch = visible_batch(request, pk)
     if not batch.invalid_file:
@@ -143,7 +144,7 @@ def bulk_invalid_rows(request: HtmxHttpRequest, pk: int) -> FileResponse:
     return FileResponse(batch.invalid_file.open("rb"), as_attachment=True, filename=name)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
     context = {"batch": batch, "progress": report.progress(batch)}
@@ -153,7 +154,7 @@ def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_POST
 def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
@@ -162,7 +163,8 @@ def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("bulk_progress", pk=pk)
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@never_cache  # personal data: not kept by browsers or proxies
+@roles.required(roles.SUBMIT)
 def bulk_report(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
     batch = visible_batch(request, pk)
     rows = itertools.chain([report.REPORT_HEADER], report.report_rows(batch))
@@ -171,7 +173,7 @@ def bulk_report(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
     return response
 
 
-@permission_required(roles.SUBMIT, raise_exception=True)
+@roles.required(roles.SUBMIT)
 @require_POST
 def bulk_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)

@@ -14,8 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from altcraft import codec
 from altcraft.error_codes import describe_error
+from altcraft.operations import OPERATIONS, normalize_path
 from profiles_ui.history.exports import configured_tokens, redact
-from profiles_ui.models import Submission
+from profiles_ui.models import Batch, BatchChunk, Submission
 
 # Only what the tables show: the bodies can be large and are read on the detail page only.
 LIST_COLUMNS = (
@@ -43,6 +44,9 @@ def record_context(record: Submission, visible: QuerySet[Submission]) -> dict:
         "lineage": lineage(record, visible),
         "parent": parent,
         "changes": body_diff(parent, record) if parent else None,
+        "batch": _batch_of(record),
+        # The builder holds one profile: a batch request's rows are fixed on the Bulk page.
+        "fixable": not _is_batch(record.operation),
     }
 
 
@@ -189,3 +193,13 @@ def lineage(record: Submission, visible: QuerySet[Submission]) -> list[tuple[Sub
 
     walk(record.pk, len(ancestors) + 1)
     return chain
+
+
+def _is_batch(operation: str) -> bool:
+    op = OPERATIONS.get(normalize_path(operation))
+    return op is None or op.is_batch
+
+
+def _batch_of(record: Submission) -> Batch | None:
+    chunk = BatchChunk.objects.filter(submission=record).select_related("batch").first()
+    return chunk.batch if chunk else None

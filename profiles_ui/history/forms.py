@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.validators import MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from profiles_ui.models import Submission
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
 # of every matching row, and nobody pages through ten thousand records anyway.
 COUNT_CAP = 10_000
+EARLIEST = date(1900, 1, 1)  # no record is older; earlier dates overflow some time zones
 
 
 def visible_records(user: AbstractBaseUser) -> QuerySet[Submission]:
@@ -66,12 +68,14 @@ class HistoryFilterForm(forms.Form):
     date_from = forms.DateField(
         label="Date from",
         required=False,
+        validators=[MinValueValidator(EARLIEST, "enter a date from 1900 on")],
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "enter a valid date (YYYY-MM-DD)"},
     )
     date_to = forms.DateField(
         label="Date to",
         required=False,
+        validators=[MinValueValidator(EARLIEST, "enter a date from 1900 on")],
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "enter a valid date (YYYY-MM-DD)"},
     )
@@ -107,7 +111,7 @@ class HistoryFilterForm(forms.Form):
             records = records.filter(error=data["error"])
         if data.get("date_from"):
             records = records.filter(created_at__gte=start_of(data["date_from"]))
-        if data.get("date_to"):
+        if data.get("date_to") and data["date_to"] < date.max:  # the last day has no end
             records = records.filter(created_at__lt=start_of(data["date_to"] + timedelta(days=1)))
         if data.get("q"):
             records = records.filter(search_condition(data["q"]))

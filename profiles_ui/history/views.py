@@ -4,11 +4,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles_ui import audit, roles, services
@@ -79,7 +79,7 @@ def list_context(form: HistoryFilterForm) -> dict:
 
 
 @require_GET
-@permission_required(roles.VIEW_HISTORY, raise_exception=True)
+@roles.required(roles.VIEW_HISTORY)
 def history(request: HtmxHttpRequest) -> HttpResponse:
     context = list_context(HistoryFilterForm(request.GET, user=request.user))
     if request.user.has_perm(roles.VIEW_CHAIN_CHECKS):
@@ -92,8 +92,9 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
+@never_cache  # personal data: not kept by browsers or proxies
 @require_GET
-@permission_required(roles.VIEW_HISTORY, raise_exception=True)
+@roles.required(roles.VIEW_HISTORY)
 def history_record(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     # Another user's record is "not found" for a marketer: its existence is not theirs to know.
     record = get_object_or_404(visible_records(request.user), pk=pk)
@@ -105,7 +106,7 @@ def history_record(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required(roles.RESEND, raise_exception=True)
+@roles.required(roles.RESEND)
 def history_resend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Submission, pk=pk)
     form = ResendForm(request.POST if request.method == "POST" else None)
@@ -130,7 +131,7 @@ def history_resend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(roles.VIEW_HISTORY, raise_exception=True)
+@roles.required(roles.VIEW_HISTORY)
 def history_timeline(request: HtmxHttpRequest) -> HttpResponse:
     form = TimelineForm(request.GET)
     context: dict = {"form": form, "records": None}
@@ -155,12 +156,12 @@ def _export(request: HtmxHttpRequest, fmt: str) -> StreamingHttpResponse | HttpR
 
 
 @require_GET
-@permission_required(roles.EXPORT, raise_exception=True)
+@roles.required(roles.EXPORT)
 def history_export_csv(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, "csv")
 
 
 @require_GET
-@permission_required(roles.EXPORT, raise_exception=True)
+@roles.required(roles.EXPORT)
 def history_export_jsonl(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, "jsonl")

@@ -61,11 +61,11 @@ ROUTES: dict[str, Route] = {
     "bulk_stop_check": Route(
         allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
     ),
-    "sandbox:index": Route(),
-    "sandbox:databases": Route(),
-    "sandbox:resources": Route(),
-    "sandbox:workflows": Route(),
-    "sandbox:profiles": Route(),
+    "sandbox:index": Route(allowed=READ_ALL),
+    "sandbox:databases": Route(allowed=READ_ALL),
+    "sandbox:resources": Route(allowed=READ_ALL),
+    "sandbox:workflows": Route(allowed=READ_ALL),
+    "sandbox:profiles": Route(allowed=READ_ALL),
     "sandbox:reset": Route(
         allowed=frozenset({"admin"}),
         method="post",

@@ -68,3 +68,55 @@ def test_https_switches_on_secure_cookies_and_hsts():
             check=True,
         )
         assert result.stdout.strip() == expected
+
+
+def test_the_deployment_check_finds_nothing_behind_tls():
+    env = {
+        "DJANGO_SETTINGS_MODULE": "altcraft_admin.settings",
+        "SECRET_KEY": "k3y-for-the-deployment-check-" + "Zq7#pL2&vX9@wR4!mN8$" * 3,
+        "HTTPS": "true",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "console.example.com",
+        "DEMO_PASSWORD": "unused",
+        "PATH": "",
+    }
+    result = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_a_refusal_says_who_may_and_logs_no_traceback(client_for, caplog):
+    response = client_for("auditor").get(reverse("builder"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This is for marketers, support staff and admins." in page
+    assert '<nav class="site-nav"' in page or "site-footer" in page  # the site's layout
+    forbidden = [r for r in caplog.records if getattr(r, "status_code", None) == 403]
+    assert forbidden and all(r.exc_info is None for r in forbidden)
+
+
+@pytest.mark.django_db
+def test_pages_of_personal_data_are_not_cached(client_for, django_user_model):
+    from profiles_ui.models import Batch
+    from tests.helpers import make_record
+
+    client = client_for("support")
+    user = django_user_model.objects.get(username="support")
+    batch = Batch.objects.create(
+        user=user, username="support", original_name="list.csv", file="bulk/list.csv",
+        kind="csv", encoding="utf-8", connection="sandbox", operation="profiles/import_batch",
+        state=Batch.State.FINISHED,
+    )  # fmt: skip
+    for url in (
+        reverse("history_record", args=[make_record().pk]),
+        reverse("bulk_report", args=[batch.pk]),
+    ):
+        assert "no-store" in client.get(url)["Cache-Control"], url

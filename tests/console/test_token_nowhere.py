@@ -81,6 +81,12 @@ def sent(request, monkeypatch, settings, make_user, caplog):
             )
         )
     settings.SANDBOX_FAULTS_ENABLED = False
+    unknown_database = {**operations(9)["profiles/import"], "db_id": 999}
+    records.append(
+        services.submit(
+            user=user, connection=sandbox, operation="profiles/import", payload=unknown_database
+        )
+    )
     return records
 
 
@@ -90,8 +96,9 @@ def test_every_operation_succeeds_in_both_formats(sent):
     ]
     assert {r.state for r in sent[16:]} == {
         Submission.State.BAD_RESPONSE,
-        Submission.State.REJECTED,
+        Submission.State.OUTCOME_UNKNOWN,
         Submission.State.TRANSPORT_FAILED,
+        Submission.State.REJECTED,
     }
 
 
