@@ -58,7 +58,8 @@ _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _MAX_DIGITS = 4000
 
 
-def _to_int(text: str) -> object:
+def to_int(text: str) -> object:
+    """The integer text spells, or the text itself (validation then names it)."""
     if len(text) > _MAX_DIGITS:
         return text
     if text.isdigit() and text.isascii():  # the usual case, without a regex
@@ -66,7 +67,8 @@ def _to_int(text: str) -> object:
     return int(text) if _INT.fullmatch(text) else text
 
 
-def _to_num(text: str) -> object:
+def to_number(text: str) -> object:
+    """The integer or finite float text spells, or the text itself."""
     if len(text) > _MAX_DIGITS:
         return text
     if (text.isdigit() and text.isascii()) or _INT.fullmatch(text):
@@ -87,10 +89,10 @@ def _to_bool(text: str) -> object:
 # Text that does not fit the type is kept as text, so validation can name the problem.
 CONVERT = {
     STR: str,
-    INT: _to_int,
+    INT: to_int,
     BOOL: _to_bool,
-    NUM: _to_num,
-    INT_OR_STR: _to_int,
+    NUM: to_number,
+    INT_OR_STR: to_int,
 }
 
 _CUSTOM_NODES: dict[str, Node] = {

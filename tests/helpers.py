@@ -13,12 +13,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from hypothesis import strategies as st
 
 from altcraft.codec import decode, decode_response, detect_format, encode_xml
 from altcraft.operations import OPERATIONS
@@ -303,3 +304,47 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- Generated bad input, for the fuzz tests ---------------------------------------------------
+
+# What people and attackers type: any text (lone surrogates too, sent as the bytes a raw client
+# would send), NULs, huge and odd numbers, deep or odd JSON, wrong types, long runs.
+ODD_VALUES = [
+    "", " ", "\x00", "a\x00b", "\ud800", "\udfff\ud800", "-1", "0", "2147483648",
+    "18446744073709551616", "9" * 5000, "1e309", "NaN", "-0", "1.5", "true", "null", "[]",
+    "{}", '{"action": "multiply", "value": 2}', '"\\ud800"', '{"a": "\\u0000"}',
+    "9999-12-31", "0001-01-01", "<xml/>", "=1+1", "../../etc/passwd", "x" * 20_000,
+]  # fmt: skip
+odd_text = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(ODD_VALUES),
+    st.integers(-(2**80), 2**80).map(str),
+    st.integers(1, 20_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 3_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+)
+
+
+def form_body(fields: dict[str, str]) -> bytes:
+    """A form post's body as a browser or a script sends it; text that is not UTF-8 (a lone
+    surrogate) goes as the bytes it would be."""
+
+    def raw(text: str) -> str:
+        return quote(text.encode("utf-8", "surrogatepass"))
+
+    return "&".join(f"{raw(name)}={raw(value)}" for name, value in fields.items()).encode()
+
+
+def post_form(client: Client, url: str, fields: dict[str, str], **headers: str):
+    return client.generic(
+        "POST",
+        url,
+        form_body(fields),
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
+
+
+def get_query(client: Client, url: str, params: dict[str, str]):
+    query = form_body(params).decode()
+    return client.get(f"{url}?{query}")

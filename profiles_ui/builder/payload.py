@@ -14,9 +14,8 @@ from altcraft.formats import MAX_NESTING
 from altcraft.matching import MATCHING_KEYS
 from altcraft.operations import Operation
 from altcraft.problems import Problem
+from altcraft.schema import to_int, to_number
 
-_INT = re.compile(r"-?[0-9]+")
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 OPTION_FLAGS = ("skip_triggers", "skip_invalid_subscriptions", "detect_geo")
 SEGMENTS = ("add_to_segments", "remove_from_segments")
 SUB_SIMPLE_KEYS = ("email", "phone", "provider", "subscription_id")
@@ -49,26 +48,18 @@ def split_list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _number(raw: str) -> Any:
-    if _INT.fullmatch(raw):
-        return int(raw)
-    if _NUMBER.fullmatch(raw):
-        return float(raw)
-    return raw  # left as typed: validation names the problem
-
-
 def typed(raw: str, field_type: str) -> Any:
     """A plain field value from its text; unparseable text stays text for validation to flag."""
     if field_type in ("int", "float"):
-        return _number(raw)
+        return to_number(raw)
     if field_type == "bool":
         return {"true": True, "false": False}.get(raw, raw)
     if field_type in ("tags", "phones"):
         return split_list(raw)
     if field_type in ("object", "arr_object"):
         return decode_json(raw, max_depth=MAX_NESTING)
-    if field_type == "enum" and _INT.fullmatch(raw):  # _sex: 0, 1, 2 as the examples send
-        return int(raw)
+    if field_type == "enum":  # _sex: 0, 1, 2 as the examples send
+        return to_int(raw)
     return raw
 
 
@@ -76,7 +67,7 @@ def field_value(raw: str, fn: str, field_type: str) -> Any:
     if fn == "unset":
         return {"action": "unset"}
     if fn == "incr":
-        return {"action": "incr", "value": _number(raw)}
+        return {"action": "incr", "value": to_number(raw)}
     if fn in ("add", "delete"):
         return {"action": fn, "value": split_list(raw)}
     value = typed(raw, field_type)
@@ -126,7 +117,7 @@ def _subscription(i: int, row: SubRow, problems: list[Problem]) -> dict[str, Any
         if key in values:
             sub[key] = values[key] or ""
     if "cc_id" in values:
-        sub["cc_data"] = {"id": _number(values["cc_id"] or "")}
+        sub["cc_data"] = {"id": to_number(values["cc_id"] or "")}
     elif "cc_phone" in values:
         sub["cc_data"] = {"phone": values["cc_phone"] or ""}
     if values.get("status"):
@@ -162,7 +153,7 @@ def build(parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
         for key in parts.matching_keys:
             value = parts.matching.get(key) or ""
             if value:
-                payload[key] = _number(value) if key == "field_value" else value
+                payload[key] = to_number(value) if key == "field_value" else value
         if parts.matching.get("resource_id") is not None:
             payload["resource_id"] = parts.matching["resource_id"]
     for flag in OPTION_FLAGS:
@@ -171,9 +162,9 @@ def build(parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
     for name in SEGMENTS:
         raw = parts.options.get(name) or ""
         if raw:
-            items = split_list(raw)
-            if all(_INT.fullmatch(item) for item in items):
-                payload[name] = [int(item) for item in items]
+            items = [to_int(item) for item in split_list(raw)]
+            if all(isinstance(item, int) for item in items):
+                payload[name] = items
             else:
                 problems.append(Problem(name, "must be segment IDs separated by commas"))
     data = _profile(parts, problems)

@@ -293,24 +293,13 @@ class AttachmentForm(forms.Form):
         return cleaned
 
 
-class RowsFormSet(forms.BaseFormSet):
-    """Rows the user adds and removes (the DELETE box), up to `max_num`; a post that says it
-    has more makes no more than that many forms, and is told so."""
-
-    what = "rows"
-
-    def clean(self) -> None:
-        asked = self.management_form.cleaned_data.get("TOTAL_FORMS") or 0
-        if self.total_form_count() < asked:
-            raise forms.ValidationError(
-                f"At most {self.max_num} {self.what} fit in one request; the rest were left out."
-            )
-
-
 def rows_formset(form: type[forms.Form], what: str, most: int) -> type[forms.BaseFormSet]:
-    formset = formset_factory(
-        form, formset=RowsFormSet, extra=0, can_delete=True, max_num=most, absolute_max=most
-    )
+    """Rows the user adds and removes (the DELETE box), up to `most`: a post that claims
+    more makes no more forms than that, and is told so."""
+    formset = formset_factory(form, extra=0, can_delete=True, max_num=most, absolute_max=most)
+    formset.default_error_messages = {
+        "too_many_forms": f"At most %(num)d {what} fit in one request; the rest were left out."
+    }
     formset.what = what
     return formset
 

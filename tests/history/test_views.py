@@ -164,3 +164,19 @@ def test_export_links_only_for_those_who_may_export(client_for, role, shown):
 def test_nav_links_to_the_history(client_for):
     html = client_for("marketer").get(reverse("home")).content.decode()
     assert 'href="/history/"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/history/", "/history/export.csv", "/history/export.jsonl"])
+def test_the_last_possible_day_is_an_open_end_not_an_overflow(client_for, url):
+    wanted = make_record()
+    response = client_for("auditor").get(url, {"date_to": "9999-12-31"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert str(wanted.request_id).encode() in body or f"/history/{wanted.pk}/".encode() in body
+
+
+@pytest.mark.django_db
+def test_a_date_before_1900_is_refused_on_its_field(client_for):
+    response = client_for("auditor").get("/history/", {"date_from": "0001-01-01"})
+    assert "Date from: enter a date from 1900 on" in response.content.decode()

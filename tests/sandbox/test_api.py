@@ -279,3 +279,13 @@ def test_catalogue_methods_answer(api):
     assert [(w["id"], w["is_active"]) for w in workflows] == [(1, True), (2, False), (3, True)]
     fields = api.post("databases/fields_get", {"id": 2}).data["data"]
     assert {f["name"]: f["type"] for f in fields}["regions"] == "tags"
+
+
+def test_a_priority_it_cannot_store_is_refused_naming_it(api):
+    sub = {"resource_id": 1, "channel": "email", "email": "p@example.com", "priority": 2**31}
+    body = {"db_id": 1, "email": "p@example.com", "data": {"subscriptions": [sub]}}
+    answer = api.post("profiles/import", body)
+    assert answer.error == 400
+    assert "data.subscriptions[0].priority: must be an integer from 0 to 2,147,483,647" in (
+        answer.text
+    )
