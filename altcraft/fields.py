@@ -102,6 +102,13 @@ ACTIONS: dict[str, Action] = {
 FUNCTION_KEYS = frozenset({"action", "value", "submatch"})
 
 
+def meant_as_function(value: object) -> bool:
+    """An object of only action, value and submatch, with an action: written as a functional
+    update, whether or not its action is one Altcraft knows (contract notes: such an object
+    is never taken as a field's plain value)."""
+    return isinstance(value, dict) and "action" in value and value.keys() <= FUNCTION_KEYS
+
+
 def is_function(value: object) -> bool:
     """A field value that is a functional update, e.g. {"action": "incr", "value": 1}."""
     if not isinstance(value, dict):

@@ -17,7 +17,7 @@ class MatchingMode:
     batch_any_of_keys: tuple[str, ...] = ()
     # Keys that stay at top level in a batch (custom modes name the field there).
     batch_top_level_keys: tuple[str, ...] = ()
-    update_only: bool = False
+    never_creates: bool = False
 
 
 _EMAIL = ("email",)
@@ -64,11 +64,11 @@ MATCHING_MODES: dict[str, MatchingMode] = {
         ),
         MatchingMode(
             "profile_id",
-            "finds the profile by its Altcraft profile ID; only for updating existing profiles",
+            "finds the profile by its Altcraft profile ID; never creates one",
             ("profile_id",),
             (),
             "profile_id",
-            update_only=True,
+            never_creates=True,
         ),
         MatchingMode(
             "push_sub",

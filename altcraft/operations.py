@@ -29,7 +29,7 @@ class Operation:
     matching_modes: tuple[str, ...]
     params: tuple[Param, ...]
     max_profiles: int | None
-    max_bytes: int | None
+    max_bytes: int  # of a request's body: documented for batches, kept for every request
     changes_data: bool
     needs_db_id: bool
     needs_workflow_id: bool
@@ -52,7 +52,7 @@ class Operation:
 MAX_PROFILES = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 
-_ALL_BUT_PROFILE_ID = tuple(m for m in MATCHING_MODES if not MATCHING_MODES[m].update_only)
+_ALL_BUT_PROFILE_ID = tuple(m for m in MATCHING_MODES if not MATCHING_MODES[m].never_creates)
 _ALL_MODES = tuple(MATCHING_MODES)
 
 _TOKEN = Param(
@@ -148,7 +148,7 @@ def _op(path: str, label: str, description: str, *params: Param, **kw) -> Operat
         matching_modes=modes,
         params=params,
         max_profiles=MAX_PROFILES if batch else None,
-        max_bytes=MAX_BYTES if batch else None,
+        max_bytes=MAX_BYTES,
         changes_data=True,
         needs_db_id=not workflow,
         needs_workflow_id=workflow,
@@ -262,15 +262,17 @@ OPERATIONS: dict[str, Operation] = {
             _TOKEN,
             _FORMAT,
             _WORKFLOW_ID,
-            _matching(True, _ALL_BUT_PROFILE_ID),
+            # Both scenario pages list profile_id among the matching modes.
+            _matching(True, _ALL_MODES),
             *_SINGLE_MATCH_KEYS,
+            _PROFILE_ID,
             _SKIP_TRIGGERS,
             _SKIP_INVALID,
             _DETECT_GEO,
             _CONTENT,
             _ATTACH,
             Param("data", "profile", False, None, "Profile data, including subscriptions"),
-            matching_modes=_ALL_BUT_PROFILE_ID,
+            matching_modes=_ALL_MODES,
         ),
         _op(
             "workflows/import_and_start_batch",
@@ -279,7 +281,7 @@ OPERATIONS: dict[str, Operation] = {
             _TOKEN,
             _FORMAT,
             _WORKFLOW_ID,
-            _matching(True, _ALL_BUT_PROFILE_ID),
+            _matching(True, _ALL_MODES),
             _BATCH_FIELD_NAME,
             _SKIP_TRIGGERS,
             _SKIP_INVALID,
@@ -287,7 +289,7 @@ OPERATIONS: dict[str, Operation] = {
             _CONTENT,
             _DATA_BATCH,
             is_batch=True,
-            matching_modes=_ALL_BUT_PROFILE_ID,
+            matching_modes=_ALL_MODES,
         ),
     )
 }

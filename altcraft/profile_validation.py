@@ -10,7 +10,7 @@ from .channels import (
     channel_keys,
     infer_channel,
 )
-from .fields import ACTIONS, FUNCTION_KEYS, SYSTEM_FIELDS, is_function
+from .fields import ACTIONS, FUNCTION_KEYS, SYSTEM_FIELDS, is_function, meant_as_function
 from .formats import (
     FORMAT_CHECKS,
     ID_MAX,
@@ -253,6 +253,11 @@ def _check_field(
     allow_functions: bool,
     out: Callable[[Problem], None],
 ) -> None:
+    if meant_as_function(value) and not is_function(value):
+        actions = ", ".join(ACTIONS)
+        message = f"unknown update action {value['action']!r}; one of {actions}"
+        out(Problem(f"{join_path(prefix, key)}.action", message))
+        return
     if not isinstance(value, dict) or not is_function(value):
         _report(out, prefix, key, check(value))
         return

@@ -2,7 +2,7 @@
 
 from .formats import FORMAT_CHECKS, ID_MAX, is_int, string_problem
 from .matching import MATCHING_KEYS, MATCHING_MODES, effective_mode, mode_keys
-from .operations import Operation, UnknownOperation, get_operation
+from .operations import MAX_BYTES, Operation, UnknownOperation, get_operation
 from .problems import Problem, join_path
 from .profile_validation import _check_untyped, validate_profile, validate_subscription
 
@@ -40,6 +40,14 @@ def validate(
     if "data" in payload:
         problems += _check_data(op, payload["data"], mode, field_name, custom_field_types)
     return problems
+
+
+def body_size_problem(size: int) -> Problem | None:
+    """A request body over the size Altcraft takes: 10 MB (§2.5, decisions table)."""
+    if size <= MAX_BYTES:
+        return None
+    limit = MAX_BYTES // (1024 * 1024)
+    return Problem("", f"the body is {size / 1024 / 1024:.1f} MB: at most {limit} MB per request")
 
 
 def _param_problem(op: Operation, name: str, value: object) -> str | None:
@@ -97,7 +105,11 @@ def _check_matching(
     name = effective_mode(payload, update="profile_id" in op.matching_modes)
     mode = MATCHING_MODES[name]
     if name not in op.matching_modes:
-        why = "only allowed on update operations" if mode.update_only else f"not used by {op.path}"
+        why = (
+            "only for finding existing profiles (profiles/update, the scenario operations)"
+            if mode.never_creates
+            else f"not used by {op.path}"
+        )
         problems.append(Problem("matching", f"{name} matching is {why}"))
         return None, None
     field_name = payload.get("field_name")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from altcraft.codec import CONTENT_TYPES, PayloadError, decode, encode_json, encode_xml
 from altcraft.error_codes import describe_error
 from altcraft.operations import MAX_BYTES, OPERATIONS
+from altcraft.validation import body_size_problem
 from altcraft_sandbox import dedup, faults, ops
 from altcraft_sandbox.changes import ItemError
 from altcraft_sandbox.context import Call
@@ -76,9 +77,8 @@ def read_call(request: HttpRequest, body: bytes, method: str) -> tuple[Call, str
     op = OPERATIONS.get(method)
     if method not in OPERATIONS and method not in READERS:
         raise Refused(501, f"method {method} does not exist", fmt)
-    if len(body) > (op.max_bytes if op and op.max_bytes else MAX_BODY):
-        limit = (op.max_bytes if op and op.max_bytes else MAX_BODY) // (1024 * 1024)
-        raise Refused(400, f"the body is over the limit: at most {limit} MB per request", fmt)
+    if too_large := body_size_problem(len(body)):
+        raise Refused(400, too_large.message, fmt)
     try:
         payload = decode(body, fmt, operation=method if op else None)
     except PayloadError as exc:

@@ -45,10 +45,17 @@ def required_id(payload: dict, *names: str) -> int:
     raise ItemError(400, f"{names[0]}: required")
 
 
+def not_visible(model: type, object_id: int, where: str, what: str) -> ItemError:
+    """404 when there is no such object, 441 when it is another group's (contract §7)."""
+    if model.objects.filter(id=object_id).exists():
+        return ItemError(441, f"{where}: {what} {object_id} belongs to another group")
+    return ItemError(404, f"{where}: {what} {object_id} not found")
+
+
 def visible_database(call: Call, db_id: int) -> Database:
     database = Database.objects.filter(id=db_id, group_id=call.group_id).first()
     if database is None:
-        raise ItemError(404, f"db_id: database {db_id} not found")
+        raise not_visible(Database, db_id, "db_id", "database")
     return database
 
 
@@ -59,7 +66,7 @@ def visible_workflow(call: Call, workflow_id: int) -> Workflow:
         .first()
     )
     if workflow is None:
-        raise ItemError(404, f"workflow_id: scenario {workflow_id} not found")
+        raise not_visible(Workflow, workflow_id, "workflow_id", "scenario")
     return workflow
 
 

@@ -23,6 +23,7 @@ from altcraft_sandbox.changes import (
     phones_of,
     read_subscription,
 )
+from altcraft_sandbox.context import not_visible
 from altcraft_sandbox.models import (
     Database,
     Profile,
@@ -247,9 +248,8 @@ class Workspace:
                 change = read_subscription(sub, sub_path)
                 resource = self.resources.get(change.resource_id)
                 if resource is None:
-                    raise ItemError(
-                        404, f"{sub_path}.resource_id: resource {change.resource_id} not found"
-                    )
+                    where = f"{sub_path}.resource_id"
+                    raise not_visible(Resource, change.resource_id, where, "resource")
                 if self.database.id not in resource.db_ids:
                     raise ItemError(
                         413,

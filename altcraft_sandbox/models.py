@@ -8,11 +8,14 @@ numbers, subscription identifiers) are copied out into indexed columns.
 
 import hashlib
 import itertools
+import json
 import os
 import threading
 import time
 
 from django.db import models
+
+from altcraft.channels import STATUS_WORDS
 
 
 class Group(models.Model):
@@ -191,6 +194,10 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.channel}:{self.identifier}"
 
+    @property
+    def status_name(self) -> str:
+        return STATUS_WORDS.get(self.status, str(self.status))
+
 
 class ScenarioEntry(models.Model):
     """A profile entering a scenario through workflows/import_and_start[_batch]."""
@@ -206,6 +213,10 @@ class ScenarioEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_id} -> {self.workflow_id}"
+
+    @property
+    def content_json(self) -> str:
+        return json.dumps(self.content, ensure_ascii=False)
 
 
 class ApiRequest(models.Model):

@@ -135,7 +135,7 @@ def _run_single(call: Call, op: Operation, ws: Workspace, workflow: Workflow | N
     lookup = single_lookup(payload, mode) if mode else None
     ws.load([lookup] if lookup else [], _emails([data]))
     pid = ws.find_one(lookup, int_param(payload, "resource_id")) if lookup else None
-    if pid is None and op.path == "profiles/update":
+    if pid is None and (op.path == "profiles/update" or mode == "profile_id"):
         raise ItemError(404, f"no profile matches this {mode} lookup")
     skip = bool(payload.get("skip_invalid_subscriptions"))
     pid = ws.apply(pid, data, skip_invalid=skip, seed=lookup)
@@ -172,7 +172,7 @@ def _run_batch(
             continue
         try:
             pid = ws.find_one(lookup, resource_id) if lookup else None
-            if pid is None and op.path == "profiles/update_batch":
+            if pid is None and (op.path == "profiles/update_batch" or mode == "profile_id"):
                 raise ItemError(404, f"no profile matches this {mode} lookup")
             pid = ws.apply(pid, item, path=f"data[{i}]", skip_invalid=skip, seed=lookup)
         except ItemError as exc:

@@ -8,6 +8,7 @@ from altcraft_sandbox.changes import ItemError
 from altcraft_sandbox.context import (
     Call,
     int_param,
+    not_visible,
     ok,
     required_id,
     visible_database,
@@ -121,7 +122,7 @@ def _visible_resource(call: Call) -> Resource:
     resource_id = required_id(call.payload, "id", "resource_id")
     resource = visible_resources(call).get(resource_id)
     if resource is None:
-        raise ItemError(404, f"id: resource {resource_id} not found")
+        raise not_visible(Resource, resource_id, "id", "resource")
     return resource
 
 

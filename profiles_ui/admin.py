@@ -30,11 +30,18 @@ class FiltersSafely(admin.ModelAdmin):
 class SubmissionAdmin(FiltersSafely):
     """Audit records are read-only here: they are written only by services.submit()."""
 
-    list_display = ["id", "created_at", "username", "connection", "operation", "state", "error"]
+    list_display = [
+        "id", "created_at", "username", "connection", "operation", "state", "error",
+        "error_text", "duration",
+    ]  # fmt: skip
     list_filter = ["state", "operation", "connection"]
     search_fields = ["email", "phone", "profile_id", "=request_id", "username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    @admin.display(description="Duration", ordering="duration_ms")
+    def duration(self, record: Submission) -> str:
+        return "" if record.duration_ms is None else f"{record.duration_ms:,.0f} ms"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -59,16 +59,20 @@ def test_batch_operations_carry_the_limits(path):
     op = OPERATIONS[path]
 
     assert op.is_batch == path.endswith("_batch")
-    assert (op.max_profiles, op.max_bytes) == (
-        (10_000, 10 * 1024 * 1024) if op.is_batch else (None, None)
-    )
+    assert op.max_profiles == (10_000 if op.is_batch else None)
+    assert op.max_bytes == 10 * 1024 * 1024
     assert op.param("data").required == (not path.startswith("workflows/") or op.is_batch)
 
 
-def test_profile_id_matching_only_on_update_operations():
+def test_profile_id_matching_only_where_profiles_are_found_not_created():
     with_profile_id = {p for p, op in OPERATIONS.items() if "profile_id" in op.matching_modes}
 
-    assert with_profile_id == {"profiles/update", "profiles/update_batch"}
+    assert with_profile_id == {
+        "profiles/update",
+        "profiles/update_batch",
+        "workflows/import_and_start",
+        "workflows/import_and_start_batch",
+    }
 
 
 def test_add_operations_take_no_matching_and_workflows_no_db_id():

@@ -91,9 +91,10 @@ def test_profile_id_matching_is_refused_on_import():
     payload = {**IMPORT, "matching": "profile_id", "profile_id": "p"}
     del payload["email"]
 
-    assert "matching: profile_id matching is only allowed on update operations" in messages(
-        "profiles/import", payload
-    )
+    assert messages("profiles/import", payload) == [
+        "matching: profile_id matching is only for finding existing profiles "
+        "(profiles/update, the scenario operations)"
+    ]
 
 
 def test_update_with_profile_id_and_no_matching_is_profile_id_matching():
@@ -410,3 +411,19 @@ def test_integers_beyond_64_bits_are_named_not_sent():
         "data.n: is out of range: integers go from -9,223,372,036,854,775,808 to "
         "9,223,372,036,854,775,807"
     ]
+
+
+@pytest.mark.parametrize("action", ["multiply", 3, "SET", ""])
+def test_an_unknown_update_action_is_named_with_the_allowed_ones(action):
+    payload = {"db_id": 1, "matching": "email", "email": "a@b.co"}
+    payload["data"] = {"loyalty": {"action": action, "value": 2}}
+    assert [str(p) for p in validate("profiles/update", payload)] == [
+        f"data.loyalty.action: unknown update action {action!r}; "
+        "one of set, unset, incr, add, delete, upsert"
+    ]
+
+
+def test_an_object_with_more_than_update_keys_is_a_plain_value():
+    payload = {"db_id": 1, "matching": "email", "email": "a@b.co"}
+    payload["data"] = {"event": {"action": "click", "at": "home"}}
+    assert validate("profiles/update", payload) == []

@@ -35,3 +35,9 @@ def test_the_audit_chain_is_listed_read_only(client_for):
     response = client_for("admin").get("/admin/profiles_ui/auditentry/")
     assert response.status_code == 200
     assert "Add audit entry" not in response.content.decode()
+
+
+def test_the_submission_list_shows_state_error_and_milliseconds(client_for):
+    make_record(state="rejected", error=404, error_text="no such profile", duration_ms=12.3456)
+    page = client_for("admin").get(LIST).content.decode()
+    assert "Rejected by Altcraft" in page and "no such profile" in page and "12 ms" in page

@@ -46,10 +46,28 @@ def test_token_sees_only_its_groups_databases(api):
     assert [d["id"] for d in sub] == [3]
 
 
-def test_database_of_another_group_is_404(api):
+def test_database_of_another_group_is_441(api):
     answer = api.post("profiles/import", {"db_id": 3, "email": EMAIL, "data": {}})
-    assert answer.error == 404
-    assert "db_id" in answer.text
+    assert answer.error == 441
+    assert answer.text == "db_id: database 3 belongs to another group"
+
+
+def test_unknown_database_is_404(api):
+    answer = api.post("profiles/import", {"db_id": 99, "email": EMAIL, "data": {}})
+    assert (answer.error, answer.text) == (404, "db_id: database 99 not found")
+
+
+def test_scenario_of_another_group_is_441(api):
+    body = {"workflow_id": 4, "matching": "email", "email": EMAIL}
+    answer = api.post("workflows/import_and_start", body)
+    assert (answer.error, answer.text) == (441, "workflow_id: scenario 4 belongs to another group")
+
+
+def test_resource_of_another_group_is_441(api):
+    data = {"subscriptions": [{"resource_id": 10, "channel": "email", "email": EMAIL}]}
+    answer = api.post("profiles/import", {"db_id": 1, "email": EMAIL, "data": data})
+    assert answer.error == 441
+    assert "data.subscriptions[0].resource_id: resource 10 belongs to another group" in answer.text
 
 
 def test_unknown_resource_is_404(api):
@@ -115,7 +133,7 @@ def test_profile_id_matching_on_import_is_400(api):
     body = {"db_id": 1, "matching": "profile_id", "profile_id": "x" * 24, "data": {}}
     answer = api.post("profiles/import", body)
     assert answer.error == 400
-    assert "matching: profile_id matching is only allowed on update" in answer.text
+    assert "matching: profile_id matching is only for finding existing profiles" in answer.text
 
 
 def test_update_with_profile_id_and_no_matching_uses_profile_id(api):
@@ -289,3 +307,14 @@ def test_a_priority_it_cannot_store_is_refused_naming_it(api):
     assert "data.subscriptions[0].priority: must be an integer from 0 to 2,147,483,647" in (
         answer.text
     )
+
+
+def test_a_scenario_may_be_started_for_a_profile_found_by_its_id(api):
+    created = api.post("profiles/import", {"db_id": 1, "email": EMAIL, "data": {"email": EMAIL}})
+    pid = created.data["profile_id"]
+    body = {"workflow_id": 1, "matching": "profile_id", "profile_id": pid, "data": {"_fname": "O"}}
+    answer = api.post("workflows/import_and_start", body)
+    assert (answer.error, answer.data["profile_id"]) == (0, pid)
+    assert api.profile(profile_id=pid)["_fname"] == "O"
+    missing = {**body, "profile_id": "000000000000000000000000"}
+    assert api.post("workflows/import_and_start", missing).error == 404

@@ -133,3 +133,14 @@ def test_deleting_a_resource_deletes_its_subscriptions(api):
     Resource.objects.filter(pk=3).delete()
     assert not Subscription.objects.filter(resource_id=3).exists()
     assert Profile.objects.count() == 2
+
+
+def test_statuses_are_named_and_scenario_content_is_json(api, client_for):
+    sub = {"resource_id": 1, "channel": "email", "email": "s@example.com", "status": "suspended"}
+    body = {"workflow_id": 1, "matching": "email", "email": "s@example.com"}
+    body |= {"data": {"subscriptions": [sub]}, "content": {"coupon": "ЛЕТО", "n": 2}}
+    assert api.post("workflows/import_and_start", body).error == 0
+    html = client_for("support").get(reverse("sandbox:profiles"), {"q": "s@example.com"})
+    page = html.content.decode()
+    assert "<td>suspended</td>" in page
+    assert "{&quot;coupon&quot;: &quot;ЛЕТО&quot;, &quot;n&quot;: 2}" in page

@@ -22,7 +22,7 @@ from altcraft.codec import (
 )
 from altcraft.fields import CUSTOM_FIELD_TYPES
 from altcraft.operations import OPERATIONS, UnknownOperation, get_operation
-from altcraft.validation import validate
+from altcraft.validation import body_size_problem, validate
 
 
 def _field_type(text: str) -> tuple[str, str]:
@@ -65,6 +65,8 @@ class Command(BaseCommand):
                 f"unknown operation {options['operation']}; one of {known}"
             ) from None
         body = self._read(str(options["file"]))
+        if too_large := body_size_problem(len(body)):
+            raise CommandError(f"not a valid {operation} request: {too_large}", returncode=1)
         field_types = dict(options["field"]) or None  # type: ignore[call-overload]
         try:
             fmt = detect_format(body)
