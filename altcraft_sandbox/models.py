@@ -216,7 +216,8 @@ class ScenarioEntry(models.Model):
 
     @property
     def content_json(self) -> str:
-        return json.dumps(self.content, ensure_ascii=False)
+        # Sorted, because PostgreSQL's jsonb keeps keys in its own order, not the sent one.
+        return json.dumps(self.content, ensure_ascii=False, sort_keys=True)
 
 
 class ApiRequest(models.Model):
