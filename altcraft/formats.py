@@ -132,6 +132,31 @@ def _phone_number_problem(value: str) -> str | None:
     return None if valid else "not a valid E.164 phone number"
 
 
+# People write phones in their country's own way: 8 (903) 157-19-45, +7 989 9142600,
+# 79207090293. Parsed against a default region (whose country code phonenumbers also reads
+# without its +), every such form becomes the E.164 number Altcraft takes. A number starting
+# with + is read as international whatever the region.
+DEFAULT_PHONE_REGION = "RU"
+
+
+@lru_cache(maxsize=65_536)
+def normalise_phone(text: str, region: str | None = DEFAULT_PHONE_REGION) -> str | None:
+    """The E.164 form of a phone as a person wrote it, or None when it is not a valid number."""
+    if not isinstance(text, str) or len(text) > 64:
+        return None
+    text = text.strip()
+    if not region and text[:1] != "+":
+        # With no region, "79207090293" can only be a country code written without its +.
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def date_problem(value: object) -> str | None:
     """RFC 3339, plus the short forms the user guide shows (2001-12-31, 2001-12-31T00:00+03:00)."""
     message = "not an RFC 3339 date (e.g. 2001-12-31 or 2001-12-31T23:59:59+03:00)"

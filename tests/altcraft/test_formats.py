@@ -2,6 +2,7 @@
 
 import pytest
 
+from altcraft import formats
 from altcraft.formats import phone_problem
 
 
@@ -23,3 +24,26 @@ from altcraft.formats import phone_problem
 )
 def test_phone_problems(value, problem):
     assert phone_problem(value) == problem
+
+
+@pytest.mark.parametrize(
+    ("written", "region", "sent"),
+    [
+        ("8 (903) 157-19-45", "RU", "+79031571945"),
+        ("+7 989 9142600", "RU", "+79899142600"),
+        ("79207090293", "RU", "+79207090293"),
+        ("8-945-577-0619", "RU", "+79455770619"),
+        ("9031571945", "RU", "+79031571945"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("+44 20 7946 0958", "RU", "+442079460958"),
+        ("79207090293", None, "+79207090293"),
+    ],
+)
+def test_phones_as_people_write_them_become_e164(written, region, sent):
+    assert formats.normalise_phone(written, region) == sent
+    assert formats.phone_problem(sent) is None
+
+
+@pytest.mark.parametrize("written", ["", "123", "abc", "+", "8 (000) 000-00-00", "9" * 80])
+def test_numbers_phonenumbers_finds_invalid_stay_refused(written):
+    assert formats.normalise_phone(written, "RU") is None
