@@ -18,6 +18,7 @@ from altcraft.codec import PayloadError, detect_format
 from altcraft.error_codes import describe_error
 from altcraft.formats import int_or_none
 from profiles_ui import catalog, roles, services
+from profiles_ui.bodies import Body
 from profiles_ui.builder import snippets
 from profiles_ui.builder.forms import SINGLE_OPERATIONS, TARGET, Builder
 from profiles_ui.builder.paste import PasteForm, pasted_form_data
@@ -101,22 +102,31 @@ def _page(
 
 
 def _preview(form: Builder) -> dict:
-    """What the preview panel shows: both encodings, or the problems instead."""
-    if form.payload is None and not form.validate():
-        return {"errors": form.errors_summary}
-    if form.errors_summary:
-        return {"errors": form.errors_summary}
+    """What the preview panel shows: the payload as it stands, both encodings indented and
+    exactly as sent, and the problems that keep it from being sent."""
+    if form.payload is None:
+        form.validate()
+    preview: dict = {"errors": form.errors_summary}
     connection, op = form.connection, form.operation
+    try:
+        bodies = {f: services.request_body(form.payload, f, connection) for f in ("json", "xml")}
+    except PayloadError as exc:
+        preview["unwritable"] = str(exc)
+        return preview
     url = services.client_for(connection).url(op.path)
     bearer = connection.token_placement == "bearer"  # noqa: S105 - a placement
-    bodies = {f: services.request_body(form.payload, f, connection) for f in ("json", "xml")}
+    sent = bodies[form.fmt]
     return {
+        **preview,
         "url": url,
         "fmt": form.fmt,
         "json": bodies["json"].decode(),
-        "xml": bodies["xml"].decode(),
-        "curl": snippets.curl_command(url, bodies[form.fmt], form.fmt, bearer=bearer),
-        "python": snippets.python_snippet(url, bodies[form.fmt], form.fmt, bearer=bearer),
+        "formats": [
+            (fmt, fmt.upper(), Body(body.decode(), fmt).html, body.decode())
+            for fmt, body in bodies.items()
+        ],
+        "curl": snippets.curl_command(url, sent, form.fmt, bearer=bearer),
+        "python": snippets.python_snippet(url, sent, form.fmt, bearer=bearer),
     }
 
 

@@ -197,10 +197,13 @@ def test_update_functions_are_built_into_the_payload(marketer):
     assert payload["data"]["_city"] == {"action": "unset"}
 
 
-def test_invalid_input_shows_errors_instead_of_a_preview(marketer):
+def test_invalid_input_keeps_the_preview_and_lists_what_blocks_sending(marketer):
     data = form(**sms_row(0, phone="12345"), **{"sub-TOTAL_FORMS": "1", "m-email": "nope"})
-    html = marketer.post(URL, data, HTTP_HX_TARGET="preview", **HX).content.decode()
-    assert 'id="preview-json"' not in html
+    response = marketer.post(URL, data, HTTP_HX_TARGET="preview", **HX)
+    html = response.content.decode()
+    assert "Not ready to send:</strong> 2 problems to fix first" in html
+    assert "Nothing is sent until the problems above are fixed." in html
+    assert json.loads(preview_json(response))["email"] == "nope"  # the request as it stands
     assert "Matching · Email to look up</a>: not a valid email address" in html
     assert "Subscription 1 (SMS) · Phone</a>: not a valid E.164 phone number" in html
 
