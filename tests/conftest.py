@@ -98,8 +98,13 @@ def page(chromium, live_server):
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Every browser test also checks the policy: whatever it clicked, htmx swaps included, must
+    # have run without the browser refusing anything.
+    refused = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     yield page
     context.close()
+    assert refused == [], f"the page broke its Content Security Policy: {refused}"
 
 
 @pytest.fixture
