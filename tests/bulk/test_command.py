@@ -203,6 +203,37 @@ def test_a_file_without_valid_rows_sends_nothing_and_exits_1(list_file, out_dir)
     assert not Submission.objects.exists()
 
 
+def test_a_scenario_import_takes_its_database_from_the_scenario(list_file, out_dir):
+    args = ["--connection", "sandbox", "--operation", "import_and_start", "--workflow-id", "1"]
+    run = bulk_import(list_file(csv_bytes(people(2))), *args, "--out", str(out_dir), "--json")
+    assert run.code == 0, run.err
+    batch = Batch.objects.get()
+    assert (batch.operation, batch.workflow_id, batch.db_id) == (
+        "workflows/import_and_start_batch",
+        1,
+        1,
+    )
+    assert batch.workflow_name == "Welcome series"
+    assert Submission.objects.get().operation == "workflows/import_and_start_batch"
+
+
+def test_the_matching_given_is_the_batch_matching(list_file, out_dir):
+    run = bulk_import(list_file(csv_bytes(people(2))), *target(out_dir, "--matching", "phone"))
+    assert run.code == 0, run.err
+    assert Batch.objects.get().matching == "phone"
+    assert '"matching":"phone"' in Submission.objects.get().request_body
+
+
+def test_a_check_that_stops_exits_1_and_still_ends_with_the_json_line(list_file, out_dir, settings):
+    settings.BULK_MAX_ROWS = 2
+    run = bulk_import(list_file(csv_bytes(people(3))), *target(out_dir))
+    assert run.code == 1
+    assert "the check stopped: the file has more than 2 rows." in run.err
+    assert run.result["report"] is None
+    assert run.result["batch"] == Batch.objects.get(state=Batch.State.DRAFT).pk
+    assert not Submission.objects.exists()
+
+
 def test_phone_region_is_accepted(list_file, out_dir):
     run = bulk_import(list_file(csv_bytes(people(2))), *target(out_dir, "--phone-region", "kz"))
     assert run.code == 0, run.err
@@ -222,6 +253,10 @@ def test_phone_region_is_accepted(list_file, out_dir):
         ({"FILE": "missing.csv"}, "FILE: "),
         ({"FILE": "list.xlsx"}, "FILE: Choose a .csv or .jsonl file"),
         ({"--out": "no-such-folder"}, "--out: "),
+        (
+            {"--workflow-id": "99"},
+            "--workflow-id: no scenario 99 on Sandbox (there are: 1 Welcome series, ",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_option(
@@ -230,6 +265,8 @@ def test_bad_arguments_exit_2_naming_the_option(
     make_user("auditor")
     content = csv_bytes(people(2), header=["email", "first_name", "loyalty_level", "note"])
     options = {"--connection": "sandbox", "--operation": "import", "--db-id": "1"}
+    if "--workflow-id" in change:
+        options["--operation"] = "import_and_start"
     options |= {"--out": str(out_dir), **change}
     name = options.pop("FILE", "list.csv")
     path = list_file(content, name) if name != "missing.csv" else str(tmp_path / name)
