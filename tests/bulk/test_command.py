@@ -127,6 +127,15 @@ def test_a_full_send_sends_every_row_under_the_system_marketer(list_file, out_di
     assert "  first_name → _fname" in run.lines
 
 
+def test_a_json_lines_file_goes_through_as_on_the_page(list_file, out_dir):
+    lines = [{"email": f"j{i}@example.com", "first_name": f"J{i}"} for i in range(3)]
+    content = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    run = bulk_import(list_file(content, "export.jsonl"), *target(out_dir))
+    assert run.code == 0, run.err
+    assert (run.result["rows"], run.result["sent"]) == (3, 3)
+    assert Profile.objects.get(email="j2@example.com").fields["_fname"] == "J2"
+
+
 def test_a_second_run_reuses_the_system_user(list_file, out_dir):
     bulk_import(list_file(csv_bytes(people(2))), *target(out_dir))
     bulk_import(list_file(csv_bytes(people(2, start=2))), *target(out_dir))
