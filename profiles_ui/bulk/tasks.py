@@ -30,6 +30,13 @@ def send_batch(batch_id: int) -> None:
 
 def queue_check(batch: Batch) -> None:
     """Hand the check to the workers: a million rows take longer than a page should wait."""
+    start_check(batch)
+    transaction.on_commit(lambda: check_batch.enqueue(batch.pk))
+
+
+def start_check(batch: Batch) -> None:
+    """Put a draft or checked batch in the state its check runs in; check_batch then checks
+    it, in a worker (queue_check) or in the process that asks (`manage.py bulk_import`)."""
     updated = Batch.objects.filter(
         pk=batch.pk, state__in=(Batch.State.DRAFT, Batch.State.CHECKED)
     ).update(
@@ -41,17 +48,22 @@ def queue_check(batch: Batch) -> None:
     )
     if not updated:
         raise check.BatchError("this batch has already been sent")
-    transaction.on_commit(lambda: check_batch.enqueue(batch.pk))
 
 
 def queue_send(batch: Batch) -> None:
     """Hand a checked batch to the workers once the state change is committed."""
+    start_send(batch)
+    transaction.on_commit(lambda: send_batch.enqueue(batch.pk))
+
+
+def start_send(batch: Batch) -> None:
+    """Queue a checked batch for send_batch, run by a worker (queue_send) or in the process
+    that asks (`manage.py bulk_import`)."""
     updated = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKED).update(
         state=Batch.State.QUEUED
     )
     if not updated:
         raise check.BatchError("this batch is not waiting to be sent")
-    transaction.on_commit(lambda: send_batch.enqueue(batch.pk))
 
 
 def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
