@@ -89,3 +89,19 @@ def test_list_is_usable_on_a_phone(history, screenshot):
     body_width = page.evaluate("document.documentElement.scrollWidth")
     assert body_width <= 390  # the table scrolls inside its wrapper, not the page
     screenshot("history-list-390")
+
+
+def test_record_shows_request_and_response_side_by_side_when_wide(history, screenshot):
+    page, _, fixed, _ = history
+    page.goto(f"/history/{fixed.pk}/")
+    request = page.locator("section[aria-labelledby=request-heading]").bounding_box()
+    response = page.locator("section[aria-labelledby=response-heading]").bounding_box()
+    assert request["y"] == response["y"] and request["x"] + request["width"] <= response["x"]
+    screenshot("history-record-1280")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    request = page.locator("section[aria-labelledby=request-heading]").bounding_box()
+    response = page.locator("section[aria-labelledby=response-heading]").bounding_box()
+    assert response["y"] >= request["y"] + request["height"]  # stacked on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("history-record-390")
