@@ -189,7 +189,9 @@ def _end_with(parent: int) -> None:
 SAMPLE_SIZE = 20
 
 
-PROGRESS_EVERY = 5_000  # rows between two saves of a check's progress
+# A check's progress is saved at most this often (seconds), and after its last block: often
+# enough for the bar to move on a file of a few thousand rows, rarely enough to cost nothing.
+PROGRESS_INTERVAL = 0.5
 
 
 class BatchError(Exception):
@@ -322,14 +324,15 @@ def check(batch: Batch) -> Batch:
     sample: list[dict] = []
 
     max_rows = settings.BULK_MAX_ROWS  # read once: each read of a setting goes through a proxy
+    saved_at = [time.monotonic()]
 
     def valid_items(writer: Any) -> Iterator[bytes]:
         for block in check_blocks(selected_records(batch), rules, processes=processes):
-            before = counts["total"]
             counts["total"] += block.rows
             if counts["total"] > max_rows:
                 raise BatchError(f"the file has more than {max_rows:,} rows")
-            if counts["total"] // PROGRESS_EVERY > before // PROGRESS_EVERY:
+            if time.monotonic() - saved_at[0] >= PROGRESS_INTERVAL:
+                saved_at[0] = time.monotonic()
                 saved = progress.update(checked_rows=counts["total"], heartbeat_at=timezone.now())
                 if not saved:
                     raise CheckStopped

@@ -51,6 +51,7 @@ def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_i
     )
     assert bar.get_attribute("max") == str(ROWS)
     page.get_by_text("Finished").wait_for()
+    assert page.locator("[data-stat=rate], [data-stat=left]").count() == 0  # nothing is left
     screenshot("bulk-progress")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the report (CSV)").click()

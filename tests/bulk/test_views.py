@@ -239,7 +239,7 @@ def test_a_check_can_be_stopped_and_stops_at_its_next_progress_save(
     page = marketer.get(reverse("bulk_preview", args=[batch.pk])).content.decode()
     assert "Stop the check" in page
 
-    monkeypatch.setattr(check, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(check, "PROGRESS_INTERVAL", 0)  # saved after every block
     monkeypatch.setattr(check, "BLOCK", 5)  # progress is counted a block at a time
     read = check.selected_records
 
@@ -258,9 +258,9 @@ def test_a_check_can_be_stopped_and_stops_at_its_next_progress_save(
 
     assert len(handed) == 20  # it read no row past its next progress save
     batch.refresh_from_db()
-    assert (batch.state, batch.checked_rows, batch.total_rows) == (Batch.State.DRAFT, 10, 0)
+    assert (batch.state, batch.checked_rows, batch.total_rows) == (Batch.State.DRAFT, 15, 0)
     page = marketer.get(reverse("bulk_mapping", args=[batch.pk])).content.decode()
-    assert "The check stopped: marketer stopped it after 10 rows; nothing was sent." in page
+    assert "The check stopped: marketer stopped it after 15 rows; nothing was sent." in page
 
 
 def test_stopping_a_check_that_has_ended_changes_nothing(marketer, make_user):
@@ -274,3 +274,19 @@ def test_stopping_a_check_that_has_ended_changes_nothing(marketer, make_user):
     assert response.url == reverse("bulk_preview", args=[batch.pk])
     batch.refresh_from_db()
     assert batch.state == Batch.State.CHECKED
+
+
+def test_rate_and_time_left_show_while_sending_and_go_when_done(marketer):
+    batch = checked(marketer, csv_bytes(people(3)))
+    Batch.objects.filter(pk=batch.pk).update(
+        state=Batch.State.RUNNING, started_at=timezone.now() - timedelta(seconds=2)
+    )
+    page = marketer.get(reverse("bulk_progress", args=[batch.pk])).content.decode()
+    assert 'data-stat="rate">measured after the first request' in page
+    assert '<button type="submit" class="secondary">Cancel the batch</button>' in page
+
+    Batch.objects.filter(pk=batch.pk).update(
+        state=Batch.State.FINISHED, finished_at=timezone.now()
+    )
+    page = marketer.get(reverse("bulk_progress", args=[batch.pk])).content.decode()
+    assert 'data-stat="rate"' not in page and 'data-stat="left"' not in page
