@@ -285,8 +285,6 @@ def test_rate_and_time_left_show_while_sending_and_go_when_done(marketer):
     assert 'data-stat="rate">measured after the first request' in page
     assert '<button type="submit" class="secondary">Cancel the batch</button>' in page
 
-    Batch.objects.filter(pk=batch.pk).update(
-        state=Batch.State.FINISHED, finished_at=timezone.now()
-    )
+    Batch.objects.filter(pk=batch.pk).update(state=Batch.State.FINISHED, finished_at=timezone.now())
     page = marketer.get(reverse("bulk_progress", args=[batch.pk])).content.decode()
     assert 'data-stat="rate"' not in page and 'data-stat="left"' not in page
