@@ -10,17 +10,23 @@ In process, with Django's test client, against a throwaway test database:
   The trivial view answers "ok" for a logged-in user through the same middleware, so both pay
   for the session and the user; /healthz, which needs neither, is shown too;
 - the builder page's transfer: HTML plus its CSS, copy.js and htmx, raw and gzip-compressed
-  as WhiteNoise serves static files (goal: <= 150 KB).
+  as WhiteNoise serves static files (goal: <= 150 KB);
+- requests made to be expensive (a preview claiming 2,000 subscription rows, a pasted XML file
+  of 200,000 elements, a 1 MB paste just under the caps): their time, the answer's size, and
+  and the memory they keep (goal: refused cheaply, nothing kept).
 
 The catalog cache is primed, so no HTTP call to Altcraft happens while measuring.
 """
 
+import gc
 import gzip
 import logging
 import os
 import statistics
 import sys
 import time
+import tracemalloc
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlencode
@@ -130,6 +136,54 @@ def timed(call) -> list[float]:
     return samples
 
 
+def server_side(snapshot: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
+    client_code = tracemalloc.Filter(False, "*/django/test/client.py", all_frames=True)
+    return snapshot.filter_traces([client_code])
+
+
+def expensive_requests(client: Client, data: dict[str, str]) -> list[tuple]:
+    """Each request an attacker or a careless paste could make: its time and what it keeps."""
+    form_type = "application/x-www-form-urlencoded"
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "preview"}
+    cases = {
+        "preview of 2,000 claimed rows": urlencode(data | {"sub-TOTAL_FORMS": "2000"}),
+        "paste of 200,000 XML elements": urlencode(
+            {"action": "paste", "paste-body": "<xml>" + "<a>1</a>" * 200_000 + "</xml>"}
+        ),
+        "paste of 1 MB, 9,000 elements": urlencode(
+            {
+                "action": "paste",
+                "paste-body": "<xml>" + ("<a>" + "x" * 100 + "</a>") * 9_000 + "</xml>",
+            }
+        ),
+    }
+    rows = []
+    for name, body in cases.items():
+        post = partial(client.post, "/builder/", body, content_type=form_type, **headers)
+        for _ in range(5):  # first-use imports and caches
+            post()
+        samples, size = [], 0
+        for _ in range(20):
+            started = time.perf_counter()
+            size = len(post().content)
+            samples.append((time.perf_counter() - started) * 1000)
+        # Python objects still held after 20 more: what the requests kept, apart from the
+        # allocator's reuse of freed memory, which RSS would mix in, and from the test
+        # client's own copies of the bodies it sent (not the server's).
+        tracemalloc.start(25)
+        gc.collect()  # cycles not yet collected are garbage, not kept
+        before = server_side(tracemalloc.take_snapshot())
+        for _ in range(20):
+            post()
+        peak = tracemalloc.get_traced_memory()[1]
+        gc.collect()
+        after = server_side(tracemalloc.take_snapshot())
+        tracemalloc.stop()
+        kept = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+        rows.append((name, statistics.median(samples), size, kept / 2**20, peak / 2**20))
+    return rows
+
+
 def p99(samples: list[float]) -> float:
     return sorted(samples)[int(len(samples) * 0.99) - 1]
 
@@ -232,11 +286,19 @@ def run() -> int:
             transferred / 1024 <= PAGE_GOAL_KB,
         ),
     ]
+    costly = expensive_requests(client, data)
     print(f"Builder benchmark ({RUNS} runs after {WARMUP} warm-up, {connection.vendor})")
     print(f"{'measure':<34}{'value':>10}  {'goal':<8} result")
     for name, value, goal, met in rows:
         result = "" if met is None else ("goal met" if met else "GOAL NOT MET")
         print(f"{name:<34}{value:>10}  {goal:<8} {result}")
+    print("\nExpensive requests after 5 of each: median time of 20, answer size,")
+    print("Python memory the server kept after 20 more, and their peak (tracemalloc)")
+    for name, ms, size, grown, peak in costly:
+        print(
+            f"{name:<34}{ms:>8.1f} ms {size / 1024:>8.1f} KB"
+            f" {grown:>+8.2f} MB kept {peak:>7.1f} MB peak"
+        )
     return 0 if all(met is not False for *_, met in rows) else 1
 
 
