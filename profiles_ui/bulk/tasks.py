@@ -46,6 +46,8 @@ def queue_check(batch: Batch) -> None:
 
 def queue_send(batch: Batch) -> None:
     """Hand a checked batch to the workers once the state change is committed."""
+    if not batch.valid_rows:
+        raise check.BatchError("no row of this batch is valid: there is nothing to send")
     updated = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKED).update(
         state=Batch.State.QUEUED
     )
