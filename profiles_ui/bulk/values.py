@@ -129,7 +129,8 @@ class DateGuess:
 
 
 def guess_date_format(values: Iterable[object]) -> DateGuess:
-    """The format every one of a column's sample values is written in.
+    """The format most of a column's sample values are written in (a few bad cells do not
+    hide it; the check names them).
 
     03/04/1990 reads as 3 April or as March 4: unless some value has a part above 12, a
     column of such dates is ambiguous and the person chooses.
@@ -137,17 +138,21 @@ def guess_date_format(values: Iterable[object]) -> DateGuess:
     texts = [str(v).strip() for v in values if v not in (None, "")]
     if not texts:
         return DateGuess("iso", False)
-    fitting = []
-    for key in DATE_FORMATS:
-        try:
-            for text in texts:
-                date(text, key)
-        except CellError:
-            continue
-        fitting.append(key)
-    if "dmy_slash" in fitting and "mdy_slash" in fitting:
+    fits = {key: sum(_reads(text, key) for text in texts) for key in DATE_FORMATS}
+    best = max(fits.values())
+    if best * 2 < len(texts):
+        return DateGuess("", False)
+    if fits["dmy_slash"] == fits["mdy_slash"] == best:
         return DateGuess("", True)
-    return DateGuess(fitting[0] if fitting else "", False)
+    return DateGuess(next(key for key, n in fits.items() if n == best), False)
+
+
+def _reads(text: str, format_key: str) -> bool:
+    try:
+        date(text, format_key)
+    except CellError:
+        return False
+    return True
 
 
 def date_example(format_key: str) -> str:
