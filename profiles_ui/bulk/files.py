@@ -74,6 +74,8 @@ def sniff(path: Path) -> FileInfo:
     encoding = _encoding(sample)
     text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=False)
     text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise UnreadableFile("the file holds no text")
     if text.lstrip().startswith("{"):
         return FileInfo("jsonl", encoding, "", _named(_jsonl_headers(text)))
     if text.lstrip().startswith("["):
@@ -86,8 +88,7 @@ def sniff(path: Path) -> FileInfo:
     except csv.Error:
         first = lines[0]
         delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
-    headers = next(csv.reader([lines[0]], delimiter=delimiter))
-    headers = [h.strip() for h in headers]
+    headers = [h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter), [])]
     if not any(headers):
         raise UnreadableFile("the first row has no column names")
     if len(set(headers)) != len(headers):
