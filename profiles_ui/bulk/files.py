@@ -100,9 +100,7 @@ def sniff(path: Path) -> FileInfo:
 def _named(headers: list[str]) -> list[str]:
     for number, header in enumerate(headers, 1):
         if "\x00" in header:
-            raise UnreadableFile(
-                f"the name of column {number} holds a NUL byte (row 0, the header)"
-            )
+            raise UnreadableFile(f"the header row: the name of column {number} holds a NUL byte")
     return headers
 
 
