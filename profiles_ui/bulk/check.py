@@ -457,9 +457,14 @@ def _cell_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _shown_cell(value: Any) -> str:
+    # PostgreSQL's jsonb cannot hold a NUL: the sample shows the symbol for one.
+    return _cell_text(value)[:120].replace("\x00", "\u2400")
+
+
 def _sample_row(batch: Batch, number: int, row: dict, problems: dict[str, list[str]]) -> dict:
     return {
         "row": number,
-        "cells": [[h, _cell_text(row.get(h))[:120], problems.get(h, [])] for h in batch.headers],
+        "cells": [[h, _shown_cell(row.get(h)), problems.get(h, [])] for h in batch.headers],
         "row_problems": problems.get("", []),
     }
