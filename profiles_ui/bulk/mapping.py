@@ -407,7 +407,8 @@ def mapper_for(batch: Batch) -> Mapper:
         empty_clears=batch.empty_cells == Batch.EmptyCells.CLEAR,
         allow_functions=operation.allows_functions,
         identifier_key=identifier_key(batch),
-        phone_region=batch.phone_region or None,
+        # Batches from before regions were chosen read phones as the default region's.
+        phone_region=batch.phone_region or DEFAULT_PHONE_REGION,
     )
 
 

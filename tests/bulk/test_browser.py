@@ -54,7 +54,8 @@ def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_i
     screenshot("bulk-progress")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the report (CSV)").click()
-    report = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    report = list(csv.DictReader(io.StringIO(text)))
     assert len(report) == ROWS + 1
     assert sum(line["result"] == "ok" for line in report) == ROWS
 
