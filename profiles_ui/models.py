@@ -261,6 +261,8 @@ class Batch(models.Model):
     empty_cells = models.CharField(
         max_length=5, choices=EmptyCells.choices, default=EmptyCells.LEAVE
     )
+    # Phones written without a country code are read as numbers of this region.
+    phone_region = models.CharField(max_length=3, blank=True)
     columns = models.JSONField(default=list, help_text="The mapping, as bulk_io.Column dicts.")
     custom_types = models.JSONField(default=dict)
 
@@ -271,6 +273,9 @@ class Batch(models.Model):
     valid_rows = models.PositiveIntegerField(default=0)
     invalid_rows = models.PositiveIntegerField(default=0)
     invalid_sample = models.JSONField(default=list)
+    # The first valid rows whose cells were converted: [{"row": n, "cells": [[column,
+    # as written, as sent], ...]}], shown so the operator sees what is sent.
+    conversion_sample = models.JSONField(default=list)
     invalid_file = models.FileField(upload_to="bulk/%Y/%m/", max_length=300, blank=True)
 
     # Sending.
@@ -288,6 +293,13 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.pk}: {self.original_name} ({self.get_state_display()})"
+
+    @property
+    def state_text(self) -> str:
+        """The state as the pages show it: a checked batch without a valid row is not ready."""
+        if self.state == self.State.CHECKED and not self.valid_rows:
+            return "Checked: no valid row, nothing to send"
+        return self.get_state_display()
 
 
 class BatchChunk(models.Model):

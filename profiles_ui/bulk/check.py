@@ -37,10 +37,12 @@ from altcraft.client import TOKEN_PLACEHOLDER
 from altcraft.matching import MATCHING_MODES
 from altcraft.operations import get_operation
 from altcraft.validation import validate_profile
+from profiles_ui.bulk import report
 from profiles_ui.bulk.files import (
     CHUNK_FORMAT,
     NOT_AN_OBJECT,
     FileInfo,
+    UnreadableFile,
     chunk_body_path,
     chunk_folder,
     file_info,
@@ -48,15 +50,13 @@ from profiles_ui.bulk.files import (
     read_records,
     remove_chunk_bodies,
 )
-from profiles_ui.bulk.mapping import Mapper, column_of, mapper_for
+from profiles_ui.bulk.mapping import Mapper, Problems, column_of, mapper_for, mapping_problems
 from profiles_ui.bulk.report import failed_rows
 from profiles_ui.connections import get_connection
+from profiles_ui.history.exports import neutralise
 from profiles_ui.models import Batch, BatchChunk
 
 logger = logging.getLogger(__name__)
-
-NOT_A_JSON_OBJECT = "the line is not a JSON object"
-
 
 BLOCK = 2_000  # rows sent to a worker process at once
 
@@ -78,10 +78,16 @@ class Rules:
     allow_keep_value: bool
 
 
-def problems_of(rules: Rules, profile: dict, origin: dict[str, str]) -> dict[str, list[str]]:
-    """{column ("" for the row): [messages]} for one mapped row."""
+def problems_of(
+    rules: Rules, profile: dict, origin: dict[str, str], cells: Problems | None = None
+) -> Problems:
+    """{column ("" for the row): [messages]} for one mapped row.
+
+    `cells` are the Mapper's problems with cells it could not read: each is the one problem
+    of its column, so what validation then says about that column's value is left out.
+    """
     if NOT_AN_OBJECT in profile:
-        return {"": [NOT_A_JSON_OBJECT]}
+        return {"": [profile[NOT_AN_OBJECT]]}
     found = validate_profile(
         profile,
         batch=True,
@@ -92,9 +98,11 @@ def problems_of(rules: Rules, profile: dict, origin: dict[str, str]) -> dict[str
         allow_functions=rules.allow_functions,
         allow_keep_value=rules.allow_keep_value,
     )
-    problems: dict[str, list[str]] = {}
+    problems: Problems = dict(cells) if cells else {}
     for problem in found:
         column = column_of(problem.path, origin)
+        if cells and column in cells:
+            continue
         detail = problem.path.lstrip(".") if not column else _inner_path(problem.path)
         message = f"{detail}: {problem.message}" if detail else problem.message
         problems.setdefault(column, []).append(message)
@@ -117,18 +125,22 @@ class CheckedBlock(NamedTuple):
     numbers: list[int]  # of the valid rows
     identifiers: list[str]  # the valid profiles' identifiers, for the report
     items: list[bytes]  # the valid profiles, encoded as they go into a chunk's body
-    invalid: list[tuple[int, dict[str, list[str]], dict[str, Any]]]  # (number, problems, row)
+    # (number, problems, row, identifier)
+    invalid: list[tuple[int, dict[str, list[str]], dict[str, Any], str]]
+    converted: list[dict[str, Any]]  # the first valid rows with converted cells
 
 
 def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBlock:
     """Parse, map, validate and encode a block of read_records' records."""
-    block = CheckedBlock(len(records), [], [], [], [])
+    block = CheckedBlock(len(records), [], [], [], [], [])
     mapper, fmt = rules.mapper, rules.fmt
     for number, row in parse_records(records, rules.file):
-        profile, origin = mapper.map(row)
-        if problems := problems_of(rules, profile, origin):
-            block.invalid.append((number, problems, row))
+        profile, origin, cells = mapper.map(row)
+        if problems := problems_of(rules, profile, origin, cells):
+            block.invalid.append((number, problems, row, mapper.identifier(profile)))
             continue
+        if len(block.converted) < SAMPLE_SIZE and (changed := mapper.conversions(row, profile)):
+            block.converted.append({"row": number, "cells": changed})
         block.numbers.append(number)
         block.identifiers.append(mapper.identifier(profile))
         block.items.append(encode_item(profile, fmt))
@@ -261,6 +273,9 @@ def estimate_rows(batch: Batch) -> int:
             lines += block.count(b"\n")
             last = block[-1:]
     lines += last != b"\n"
+    if batch.kind == "json" and lines < 3:
+        # An array written on one line: about 200 bytes a profile.
+        return batch.file.size // 200
     return max(lines - (batch.kind == "csv"), 0)
 
 
@@ -284,7 +299,7 @@ def run_check(batch_id: int) -> None:
         check(batch)
     except CheckStopped:
         logger.info("the check of batch %s was stopped", batch_id)
-    except BatchError as exc:
+    except (BatchError, UnreadableFile) as exc:
         _check_failed(batch_id, str(exc))
     except Exception:
         logger.exception("checking batch %s stopped", batch_id)
@@ -312,6 +327,8 @@ def check(batch: Batch) -> Batch:
     progress = Batch.objects.filter(pk=batch.pk)
     if checking:
         progress = progress.filter(state=Batch.State.CHECKING)
+    if problems := mapping_problems(batch):
+        raise BatchError("; ".join(problems))
     rules = rules_for(batch)
     large = batch.estimated_rows >= settings.BULK_CHECK_PARALLEL_FROM
     processes = settings.BULK_CHECK_PROCESSES if large else 1
@@ -322,6 +339,7 @@ def check(batch: Batch) -> Batch:
     plan = _Plan([], [])
     counts = {"total": 0, "invalid": 0}
     sample: list[dict] = []
+    conversions: list[dict] = []
 
     max_rows = settings.BULK_MAX_ROWS  # read once: each read of a setting goes through a proxy
     saved_at = [time.monotonic()]
@@ -336,18 +354,22 @@ def check(batch: Batch) -> Batch:
                 saved = progress.update(checked_rows=counts["total"], heartbeat_at=timezone.now())
                 if not saved:
                     raise CheckStopped
-            for number, problems, row in block.invalid:
+            for number, problems, row, identifier in block.invalid:
                 counts["invalid"] += 1
-                writer.writerow([number, _problem_text(problems), *_cells(batch, row)])
+                writer.writerow(
+                    [neutralise(v) for v in (number, identifier, _problem_text(problems))]
+                    + [neutralise(cell) for cell in _cells(batch, row)]
+                )
                 if len(sample) < SAMPLE_SIZE:
                     sample.append(_sample_row(batch, number, row, problems))
+            conversions.extend(block.converted[: SAMPLE_SIZE - len(conversions)])
             plan.rows += block.numbers
             plan.identifiers += block.identifiers
             yield from block.items
 
-    with open(invalid_path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["row", "problems", *batch.headers])
+    with open(invalid_path, "w", encoding=report.CSV_ENCODING, newline="") as out:
+        writer = csv.writer(out, delimiter=report.delimiter_of(batch))
+        writer.writerow(report.INVALID_HEADER + [neutralise(h) for h in batch.headers])
         try:
             chunks = split_into_chunks(
                 valid_items(writer), fmt=CHUNK_FORMAT, envelope=envelope(batch), encoded=True
@@ -362,6 +384,7 @@ def check(batch: Batch) -> Batch:
         "invalid_rows": counts["invalid"],
         "valid_rows": counts["total"] - counts["invalid"],
         "invalid_sample": sample,
+        "conversion_sample": conversions,
         "invalid_file": str(invalid_path.relative_to(settings.MEDIA_ROOT)),
         "state": Batch.State.CHECKED,
     }
@@ -437,9 +460,14 @@ def _cell_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _shown_cell(value: Any) -> str:
+    # PostgreSQL's jsonb cannot hold a NUL: the sample shows the symbol for one.
+    return _cell_text(value)[:120].replace("\x00", "\u2400")
+
+
 def _sample_row(batch: Batch, number: int, row: dict, problems: dict[str, list[str]]) -> dict:
     return {
         "row": number,
-        "cells": [[h, _cell_text(row.get(h))[:120], problems.get(h, [])] for h in batch.headers],
+        "cells": [[h, _shown_cell(row.get(h)), problems.get(h, [])] for h in batch.headers],
         "row_problems": problems.get("", []),
     }

@@ -1,7 +1,11 @@
 """Forms of the bulk import pages: the upload with its target, then the mapping and options."""
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import phonenumbers
 from django import forms
 
 from altcraft.channels import CHANNELS, PUSH_PROVIDERS
@@ -9,7 +13,14 @@ from altcraft.fields import SYSTEM_FIELDS
 from altcraft.matching import MATCHING_MODES
 from altcraft.operations import OPERATIONS
 from profiles_ui import catalog
-from profiles_ui.bulk.mapping import SUBSCRIPTION_CHANNELS, Column, auto_field, auto_subscription
+from profiles_ui.bulk.mapping import (
+    SUBSCRIPTION_CHANNELS,
+    Column,
+    auto_field,
+    auto_subscription,
+    is_date_field,
+)
+from profiles_ui.bulk.values import DATE_FORMATS, DateGuess, guess_date_format
 from profiles_ui.connections import Connection, all_connections
 from profiles_ui.models import Batch, SavedMapping
 
@@ -24,8 +35,11 @@ EXTENSIONS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="List (CSV or JSON Lines)",
-        help_text="Any common delimiter; UTF-8 with or without BOM, or Windows-1251.",
+        label="List (CSV, JSON Lines or a JSON array)",
+        help_text=(
+            "Any common delimiter; UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1251. "
+            "A JSON array of profile objects, as a database's json_agg writes it."
+        ),
     )
     connection = forms.ChoiceField(label="Connection")
     operation = forms.ChoiceField(
@@ -59,7 +73,7 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if Path(upload.name or "").suffix.lower() not in EXTENSIONS:
             raise forms.ValidationError(
-                f"Choose a .csv or .jsonl file (accepted: {', '.join(EXTENSIONS)})."
+                f"Choose a .csv, .jsonl or .json file (accepted: {', '.join(EXTENSIONS)})."
             )
         return upload
 
@@ -105,9 +119,24 @@ def subscription_choices(resources: list[catalog.Resource]) -> list[tuple[str, s
     return choices
 
 
-class MappingForm(forms.Form):
-    """Options and one (field, subscription) pair per column of the file."""
+def region_choices() -> list[tuple[str, str]]:
+    return [
+        (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+    ]
 
+
+DATE_FORMAT_CHOICES = [("", "— choose —")] + [(f.key, f.label) for f in DATE_FORMATS.values()]
+
+
+class MappingForm(forms.Form):
+    """Options and one (field, subscription, date format) triple per column of the file."""
+
+    phone_region = forms.ChoiceField(
+        label="Phone region",
+        help_text="Phones written without a country code (8 903 157-19-45) are read as this "
+        "country's numbers.",
+    )
     matching = forms.ChoiceField(label="Matching", required=False)
     field_name = forms.ChoiceField(label="Match on custom field", required=False)
     skip_triggers = forms.BooleanField(label="Skip triggers", required=False)
@@ -128,10 +157,14 @@ class MappingForm(forms.Form):
         custom: list[catalog.FieldInfo],
         resources: list[catalog.Resource],
         saved: SavedMapping | None = None,
+        samples: dict[str, list[Any]] | None = None,
+        default_region: str = "",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.batch = batch
+        self.fields["phone_region"].choices = region_choices()
+        self.fields["phone_region"].initial = batch.phone_region or default_region
         self.operation = OPERATIONS[batch.operation]
         self.custom = {f.name: f.type for f in custom}
         modes = [m for m in self.operation.matching_modes if m != "push_sub"]
@@ -142,10 +175,22 @@ class MappingForm(forms.Form):
         self.fields["field_name"].choices = [("", "—")] + [(n, n) for n in self.custom]
         if not self.operation.takes_matching:
             del self.fields["matching"], self.fields["field_name"]
-        initial = _initial_columns(batch, saved, self.custom, resources)
+        samples = samples or {}
+        self.date_guesses: dict[str, DateGuess] = {
+            h: guess_date_format(samples.get(h, [])) for h in batch.headers
+        }
+        labels = {f.name: f.title for f in custom}
+        initial = _initial_columns(batch, saved, self.custom, labels, resources)
         fields, subs = field_choices(custom), subscription_choices(resources)
         self.columns = []
         for i, header in enumerate(batch.headers):
+            guess = self.date_guesses[header]
+            self.fields[f"date_{i}"] = forms.ChoiceField(
+                label=f"{header}: date format",
+                choices=DATE_FORMAT_CHOICES,
+                required=False,
+                initial=initial[i].date_format or guess.format,
+            )
             self.fields[f"field_{i}"] = forms.ChoiceField(
                 label=header, choices=fields, required=False, initial=initial[i].field
             )
@@ -155,7 +200,17 @@ class MappingForm(forms.Form):
                 required=False,
                 initial=initial[i].subscribe,
             )
-            self.columns.append((header, self[f"field_{i}"], self[f"sub_{i}"]))
+            examples = [_sample_text(v) for v in samples.get(header, []) if v not in (None, "")]
+            self.columns.append(
+                MappedColumn(
+                    header,
+                    self[f"field_{i}"],
+                    self[f"sub_{i}"],
+                    self[f"date_{i}"],
+                    examples[:3],
+                    guess.ambiguous,
+                )
+            )
         self.fields["empty_cells"].initial = batch.empty_cells
         self.fields["skip_triggers"].initial = batch.skip_triggers
         self.fields["skip_invalid_subscriptions"].initial = batch.skip_invalid_subscriptions
@@ -169,10 +224,22 @@ class MappingForm(forms.Form):
     def clean(self):
         data = super().clean()
         mapped = [
-            Column(h, data.get(f"field_{i}", ""), data.get(f"sub_{i}", ""))
+            Column(
+                h,
+                data.get(f"field_{i}", ""),
+                data.get(f"sub_{i}", ""),
+                data.get(f"date_{i}", "") if self._holds_dates(data.get(f"field_{i}", "")) else "",
+            )
             for i, h in enumerate(self.batch.headers)
         ]
         data["mapped"] = mapped
+        for i, column in enumerate(mapped):
+            if self._holds_dates(column.field) and not column.date_format:
+                if self.date_guesses[column.header].ambiguous:
+                    why = "its dates read either way round (03/04/1990: 3 April or March 4)"
+                    self.add_error(f"date_{i}", f"Choose how this column writes dates: {why}.")
+                else:
+                    self.add_error(f"date_{i}", "Choose how this column writes dates.")
         targets = [c.field for c in mapped if c.field]
         if not targets and not any(c.subscribe for c in mapped):
             raise forms.ValidationError("Map at least one column to a profile field.")
@@ -185,6 +252,9 @@ class MappingForm(forms.Form):
             )
         self._check_matching(data, targets)
         return data
+
+    def _holds_dates(self, target: str) -> bool:
+        return bool(target) and is_date_field(target, self.custom)
 
     def _check_matching(self, data: dict, targets: list[str]) -> None:
         mode = MATCHING_MODES.get(data.get("matching") or "")
@@ -206,10 +276,28 @@ class MappingForm(forms.Form):
             self.add_error("matching", f"Map a column to {keys}: {mode.name} matching needs one.")
 
 
+@dataclass(frozen=True)
+class MappedColumn:
+    """A row of the mapping table: the column, its three choices and what it holds."""
+
+    header: str
+    field: forms.BoundField
+    sub: forms.BoundField
+    date_format: forms.BoundField
+    samples: list[str]
+    ambiguous_dates: bool
+
+
+def _sample_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _initial_columns(
     batch: Batch,
     saved: SavedMapping | None,
     custom: dict[str, str],
+    labels: dict[str, str],
     resources: list[catalog.Resource],
 ) -> list[Column]:
     """The batch's own mapping, else a saved one applied by header, else a guess per header."""
@@ -220,6 +308,7 @@ def _initial_columns(
     else:
         ids = {r.id for r in resources}
         by_header = {
-            h: Column(h, auto_field(h, custom), auto_subscription(h, ids)) for h in batch.headers
+            h: Column(h, auto_field(h, custom, labels), auto_subscription(h, ids))
+            for h in batch.headers
         }
     return [by_header.get(h) or Column(h) for h in batch.headers]

@@ -15,9 +15,12 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from altcraft.channels import CHANNELS
 from altcraft.fields import SYSTEM_FIELDS
+from altcraft.formats import DEFAULT_PHONE_REGION
 from altcraft.matching import MATCHING_MODES
 from altcraft.operations import get_operation
+from profiles_ui.bulk import values
 from profiles_ui.bulk.files import NOT_AN_OBJECT
+from profiles_ui.bulk.values import CellError
 from profiles_ui.models import Batch, SavedMapping
 
 # Channels whose subscription is identified by one value, so one column can carry it. Push
@@ -25,35 +28,78 @@ from profiles_ui.models import Batch, SavedMapping
 SUBSCRIPTION_CHANNELS = tuple(c for c in CHANNELS if len(CHANNELS[c].identifier_keys) == 1)
 
 
-# Common header spellings -> profile fields (after lower-casing and turning spaces into _).
-HEADER_ALIASES = {
-    "e_mail": "email",
-    "mail": "email",
-    "email_address": "email",
-    "phone": "phones",
-    "phone_number": "phones",
-    "mobile": "phones",
-    "tel": "phones",
-    "first_name": "_fname",
-    "firstname": "_fname",
-    "name": "_fname",
-    "given_name": "_fname",
-    "last_name": "_lname",
-    "lastname": "_lname",
-    "surname": "_lname",
-    "family_name": "_lname",
-    "middle_name": "_mname",
-    "birthday": "_bdate",
-    "birth_date": "_bdate",
-    "date_of_birth": "_bdate",
-    "dob": "_bdate",
-    "gender": "_sex",
-    "sex": "_sex",
-    "zip": "_postal_code",
-    "postcode": "_postal_code",
-    "timezone": "_tz",
-    "time_zone": "_tz",
+def _key(header: str) -> str:
+    """A header as compared with the spellings below: lower case, ё as е, and no spaces,
+    punctuation or underscores, so "E-mail", "e_mail" and "E mail" are one."""
+    return re.sub(r"[\W_]+", "", header.strip().lower().replace("ё", "е"))
+
+
+# Common header spellings, in English and Russian, -> profile fields (compared as _key).
+_SPELLINGS = {
+    "email": (
+        "email",
+        "e-mail",
+        "mail",
+        "email address",
+        "e-mail address",
+        "электронная почта",
+        "эл. почта",
+        "эл почта",
+        "почта",
+        "емейл",
+        "имейл",
+        "адрес электронной почты",
+        "e-mail адрес",
+    ),
+    "phones": (
+        "phone",
+        "phones",
+        "phone number",
+        "mobile",
+        "mobile phone",
+        "cell",
+        "cell phone",
+        "tel",
+        "telephone",
+        "телефон",
+        "телефоны",
+        "мобильный",
+        "мобильный телефон",
+        "номер телефона",
+        "моб. телефон",
+        "тел",
+        "сотовый",
+    ),
+    "_fname": ("first name", "firstname", "given name", "name", "имя"),
+    "_lname": ("last name", "lastname", "surname", "family name", "фамилия"),
+    "_mname": ("middle name", "middlename", "patronymic", "отчество"),
+    "_bdate": (
+        "birthday",
+        "birth date",
+        "date of birth",
+        "birthdate",
+        "dob",
+        "bdate",
+        "дата рождения",
+        "день рождения",
+        "др",
+    ),
+    "_sex": ("gender", "sex", "пол"),
+    "_city": ("city", "город", "населенный пункт"),
+    "_region": ("region", "регион", "область"),
+    "_country": ("country", "страна"),
+    "_postal_code": ("zip", "zip code", "postcode", "postal code", "индекс", "почтовый индекс"),
+    "_tz": ("timezone", "time zone", "часовой пояс"),
+    "_language": ("language", "язык"),
+    "_regdate": ("registration date", "registered", "дата регистрации"),
+    "_status": ("status", "статус"),
 }
+HEADER_ALIASES = {
+    _key(spelling): name for name, spellings in _SPELLINGS.items() for spelling in spellings
+}
+
+
+_SYSTEM_KEYS = {_key(name): name for name in SYSTEM_FIELDS}
 
 
 _SUB_HEADER = re.compile(
@@ -65,18 +111,26 @@ def _normal(header: str) -> str:
     return re.sub(r"[\s\-.]+", "_", header.strip().lower())
 
 
-def auto_field(header: str, custom_fields: dict[str, str]) -> str:
-    """The profile field a column most likely holds: "email", "_fname", "custom:loyalty", ""."""
-    name = _normal(header)
-    if name in SYSTEM_FIELDS:
-        return name
-    if f"_{name}" in SYSTEM_FIELDS:
-        return f"_{name}"
-    if name in HEADER_ALIASES:
-        return HEADER_ALIASES[name]
-    for custom in custom_fields:
-        if name == custom.lower():
-            return f"custom:{custom}"
+def auto_field(
+    header: str, custom_fields: dict[str, str], labels: dict[str, str] | None = None
+) -> str:
+    """The profile field a column most likely holds: "email", "_fname", "custom:loyalty", "".
+
+    `labels` are the custom fields' titles by name: a column may be headed by either.
+    """
+    key = _key(header)
+    if not key:
+        return ""
+    if key in _SYSTEM_KEYS:
+        return _SYSTEM_KEYS[key]
+    if key in HEADER_ALIASES:
+        return HEADER_ALIASES[key]
+    for name in custom_fields:
+        if key == _key(name):
+            return f"custom:{name}"
+    for name, label in (labels or {}).items():
+        if label and key == _key(label):
+            return f"custom:{name}"
     return ""
 
 
@@ -93,6 +147,25 @@ class Column:
     header: str
     field: str = ""  # "", a system field name, or "custom:<name>"
     subscribe: str = ""  # "", or "<channel>:<resource_id>"
+    date_format: str = ""  # a key of values.DATE_FORMATS, for a column mapped to a date
+
+
+def is_date_field(target: str, custom_types: dict[str, str]) -> bool:
+    """Whether a column mapped to `target` holds dates ("_bdate", "custom:visited", ...)."""
+    if target.startswith("custom:"):
+        return custom_types.get(target.removeprefix("custom:")) == "date"
+    system = SYSTEM_FIELDS.get(target)
+    return system is not None and system.format == "date"
+
+
+# Subscription channels whose cells hold a phone number.
+PHONE_CHANNELS = frozenset(
+    c for c in SUBSCRIPTION_CHANNELS if CHANNELS[c].identifier_formats == ("phone",)
+)
+
+
+# A row's problems: {column ("" for the row): [messages]}.
+Problems = dict[str, list[str]]
 
 
 @dataclass
@@ -100,6 +173,8 @@ class Mapper:
     """Turns rows into profiles for one batch's mapping and options.
 
     What each column becomes is worked out once; a million rows then only look up their cells.
+    Cells written as people write them (phones, dates, genders) are read here, once per cell:
+    a cell that cannot be read is one problem on its column, however many places it feeds.
     """
 
     columns: list[Column]
@@ -107,8 +182,9 @@ class Mapper:
     empty_clears: bool = False
     allow_functions: bool = True
     identifier_key: str = "email"
-    # (header, profile key, converter of a stripped text cell) per field column.
-    _fields: list[tuple[str, str, Any]] = field(init=False)
+    phone_region: str | None = DEFAULT_PHONE_REGION
+    # (header, profile key, reader of a cell, whether the reader takes typed JSON values too)
+    _fields: list[tuple[str, str, Any, bool]] = field(init=False)
     # (header, channel, resource ID, push provider) per subscription column.
     _subs: list[tuple[str, str, int, str]] = field(init=False)
     _sub_paths: list[str] = field(init=False)  # "subscriptions[0]"...: origin keys, made once
@@ -118,7 +194,8 @@ class Mapper:
         for column in self.columns:
             if column.field:
                 key = column.field.removeprefix("custom:")
-                self._fields.append((column.header, key, self._converter(column.field, key)))
+                reader, typed = self._reader(column, key)
+                self._fields.append((column.header, key, reader, typed))
         self._subs = []
         for column in self.columns:
             if column.subscribe:
@@ -126,24 +203,33 @@ class Mapper:
                 self._subs.append((column.header, channel, resource, provider))
         self._sub_paths = [f"subscriptions[{i}]" for i in range(len(self._subs))]
 
-    def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str]]:
-        """(profile, {profile path root: column}) for one row."""
+    def map(self, row: dict[str, Any]) -> tuple[dict, dict[str, str], Problems]:
+        """(profile, {profile path root: column}, problems of cells that cannot be read)."""
         if NOT_AN_OBJECT in row:
-            return {NOT_AN_OBJECT: True}, {}
+            return {NOT_AN_OBJECT: row[NOT_AN_OBJECT]}, {}, {}
         profile: dict[str, Any] = {}
         origin: dict[str, str] = {}
+        problems: Problems = {}
         clears = self.empty_clears and self.allow_functions
-        for header, key, convert in self._fields:
+        for header, key, read, typed in self._fields:
             value = row.get(header)
             if type(value) is str:
                 value = value.strip()
-                if value:
-                    profile[key] = convert(value)
-                    origin[key] = header
-                    continue
-            elif value is not None:
-                profile[key] = value  # JSON Lines already carries types
+                if not value:
+                    value = None
+            elif value is not None and not typed:
+                profile[key] = value  # JSON already carries types
                 origin[key] = header
+                continue
+            if value is not None:
+                origin[key] = header
+                try:
+                    profile[key] = read(value)
+                except CellError as exc:
+                    # The cell stays as written, so the row keeps its shape; the problem
+                    # said here is the only one shown for this column.
+                    profile[key] = value
+                    problems[header] = [str(exc)]
                 continue
             if clears and key != "email":
                 profile[key] = {"action": "unset"}
@@ -155,21 +241,48 @@ class Mapper:
                 value = value.strip()
             if value is None or value == "":
                 continue
+            if channel in PHONE_CHANNELS and header not in problems:
+                try:
+                    value = values.phone(_text(value), self.phone_region)
+                except CellError as exc:
+                    problems[header] = [str(exc)]
             origin[self._sub_paths[len(subscriptions)]] = header
             subscriptions.append(_subscription(channel, resource_id, value, provider))
         if subscriptions:
             profile["subscriptions"] = subscriptions
-        return profile, origin
+        return profile, origin, problems
 
-    def _converter(self, target: str, key: str) -> Any:
+    def conversions(self, row: dict[str, Any], profile: dict) -> list[list[str]]:
+        """[column, as written, as sent] for each cell of a mapped row that a reader changed."""
+        changed = []
+        for header, key, _, typed in self._fields:
+            written, sent = row.get(header), profile.get(key)
+            if not typed or written is None or sent is None:
+                continue
+            if isinstance(written, str):
+                written = written.strip()
+            if written != sent:
+                changed.append([header, _shown(written), _shown(sent)])
+        return changed
+
+    def _reader(self, column: Column, key: str) -> tuple[Any, bool]:
+        """How a column's cells are read, and whether typed JSON values go through it too.
+
+        Readers are partials of module functions: the Mapper is pickled to check processes.
+        """
+        target = column.field
         if target == "phones":
-            return _phones
+            return partial(_phones, region=self.phone_region), True
+        if is_date_field(target, self.custom_types):
+            return partial(values.date, format_key=column.date_format or "iso"), True
+        if target == "_sex":
+            return values.sex, True
         if target == "_status":
-            return _status
+            return _status, False
         if target.startswith("custom:"):
             field_type = self.custom_types.get(key)
-            return partial(_typed, field_type=field_type)  # picklable, unlike a lambda
-        return str
+            return partial(_typed, field_type=field_type), False
+        return str, False
 
     def identifier(self, profile: dict) -> str:
         value = profile.get(self.identifier_key)
@@ -180,10 +293,28 @@ class Mapper:
         return str(value or "")[:254]
 
 
-def _phones(value: str) -> list[str]:
-    if "," not in value and ";" not in value:
-        return [value]  # stripped already
-    return [p.strip() for p in _PHONE_SEPARATORS.split(value) if p.strip()]
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _text(value: Any) -> str:
+    # A phone in JSON may be a number: 79001234567.
+    return str(value) if type(value) is int else value if isinstance(value, str) else ""
+
+
+def _phones(value: Any, region: str | None) -> list[str]:
+    """A cell of one or more phones (separated by , or ;), or a JSON list of them, in E.164."""
+    if isinstance(value, list):
+        texts = [_text(p).strip() for p in value]
+        if not all(texts):
+            raise CellError("phones must be a list of phone numbers")
+    elif isinstance(value, str) and ("," in value or ";" in value):
+        texts = [p.strip() for p in _PHONE_SEPARATORS.split(value) if p.strip()]
+    else:
+        texts = [_text(value)]
+    return [values.phone(text, region) for text in texts]
 
 
 def _status(value: str) -> int | str:
@@ -276,7 +407,21 @@ def mapper_for(batch: Batch) -> Mapper:
         empty_clears=batch.empty_cells == Batch.EmptyCells.CLEAR,
         allow_functions=operation.allows_functions,
         identifier_key=identifier_key(batch),
+        # Batches from before regions were chosen read phones as the default region's.
+        phone_region=batch.phone_region or DEFAULT_PHONE_REGION,
     )
+
+
+def mapping_problems(batch: Batch) -> list[str]:
+    """What keeps a batch's mapping from being checked: a date column whose format is not
+    chosen (its values read either way round)."""
+    return [
+        f"choose how the dates in column {column.header!r} are written"
+        for column in columns(batch)
+        if column.field
+        and is_date_field(column.field, batch.custom_types)
+        and not column.date_format
+    ]
 
 
 def apply_options(
@@ -291,6 +436,7 @@ def apply_options(
     batch.skip_triggers = options["skip_triggers"]
     batch.skip_invalid_subscriptions = options["skip_invalid_subscriptions"]
     batch.empty_cells = options["empty_cells"]
+    batch.phone_region = options.get("phone_region") or ""
     batch.state = Batch.State.DRAFT
     batch.save()
     if options.get("save_as"):

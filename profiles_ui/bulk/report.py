@@ -3,6 +3,7 @@
 import csv
 import heapq
 import io
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from altcraft.error_codes import describe_error
 from altcraft.formats import int_or_none
+from profiles_ui.history.exports import neutralise
 from profiles_ui.models import Batch, Submission
 
 
@@ -142,19 +144,56 @@ def _blank(value: Any) -> Any:
 def _invalid_lines(batch: Batch) -> Iterator[list[Any]]:
     if not batch.invalid_file or not batch.invalid_rows:
         return
-    with open(batch.invalid_file.path, encoding="utf-8", newline="") as text:
-        reader = csv.reader(text)
-        next(reader, None)
+    with open(batch.invalid_file.path, encoding=CSV_ENCODING, newline="") as text:
+        header = text.readline()
+        # The character after "row" is the file's delimiter; files written before the
+        # identifier column have the problems second.
+        reader = csv.reader(text, delimiter=header[3:4] or ",")
+        with_identifier = INVALID_HEADER[1] in header
         for line in reader:
-            yield [int(line[0]), "", "invalid", "", "", line[1], "not sent: fix the row"]
+            identifier, problems = (line[1], line[2]) if with_identifier else ("", line[1])
+            yield [int(line[0]), identifier, "invalid", "", "", problems, "not sent: fix the row"]
 
 
-def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """CSV text line by line, for a streaming download."""
+# The files people download open in a spreadsheet: the BOM tells Excel the text is UTF-8
+# (without it Excel reads Cyrillic as Windows-1252), and the upload's own delimiter is the
+# one its spreadsheet already split on.
+CSV_ENCODING = "utf-8-sig"
+
+INVALID_HEADER = ["row", "identifier", "problems"]
+
+
+def delimiter_of(batch: Batch) -> str:
+    return batch.delimiter if batch.kind == "csv" and batch.delimiter else ","
+
+
+def csv_lines(rows: Iterable[list[Any]], delimiter: str = ",") -> Iterator[str]:
+    """CSV text line by line, for a streaming download: a BOM first, every cell
+    formula-safe."""
+    yield "\ufeff"
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([neutralise(cell) for cell in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def why_no_valid_row(batch: Batch) -> str:
+    """Why a checked batch has nothing to send, in a sentence; "" when it has."""
+    if batch.state != Batch.State.CHECKED or batch.valid_rows:
+        return ""
+    if not batch.total_rows:
+        return "The file has no data rows."
+    columns = Counter(
+        header for row in batch.invalid_sample for header, _, problems in row["cells"] if problems
+    )
+    columns.update("the row as a whole" for row in batch.invalid_sample if row["row_problems"])
+    where = ", ".join(f"{column} ({n} of them)" for column, n in columns.most_common(5))
+    return (
+        f"None of the {batch.total_rows:,} rows is valid. In the first invalid rows the "
+        f"problems are in: {where}. Fix the file, or the mapping and its formats."
+        if where
+        else f"None of the {batch.total_rows:,} rows is valid."
+    )

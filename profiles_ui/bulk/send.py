@@ -213,7 +213,7 @@ COPIED_ON_RETRY = (
     "file", "original_name", "kind", "encoding", "delimiter", "headers", "connection",
     "connection_production", "operation", "db_id", "workflow_id", "workflow_name", "matching",
     "field_name", "skip_triggers", "skip_invalid_subscriptions", "empty_cells", "columns",
-    "custom_types",
+    "custom_types", "phone_region",
 )  # fmt: skip
 
 

@@ -59,6 +59,8 @@ def queue_send(batch: Batch) -> None:
 def start_send(batch: Batch) -> None:
     """Queue a checked batch for send_batch, run by a worker (queue_send) or in the process
     that asks (`manage.py bulk_import`)."""
+    if not batch.valid_rows:
+        raise check.BatchError("no row of this batch is valid: there is nothing to send")
     updated = Batch.objects.filter(pk=batch.pk, state=Batch.State.CHECKED).update(
         state=Batch.State.QUEUED
     )

@@ -5,19 +5,22 @@ may see everyone's history (support re-runs marketers' failures).
 """
 
 import itertools
+from pathlib import Path
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from altcraft.formats import DEFAULT_PHONE_REGION, int_or_none
 from profiles_ui import catalog, roles
 from profiles_ui.bulk import check, files, mapping, report, send, tasks
 from profiles_ui.bulk.forms import MappingForm, UploadForm
-from profiles_ui.connections import active_connection, get_connection
+from profiles_ui.connections import Connection, active_connection, get_connection
 from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import Batch, SavedMapping
 
@@ -27,6 +30,22 @@ def visible_batch(request: HtmxHttpRequest, pk: int) -> Batch:
     if batch.user_id != request.user.pk and not request.user.has_perm(roles.VIEW_ALL_HISTORY):
         raise Http404("No such batch")
     return batch
+
+
+def visible_mappings(request: HtmxHttpRequest) -> QuerySet[SavedMapping]:
+    """Saved mappings are their owner's, and seen by users who may see everyone's history."""
+    mappings = SavedMapping.objects.all()
+    if not request.user.has_perm(roles.VIEW_ALL_HISTORY):
+        mappings = mappings.filter(created_by=request.user.get_username())
+    return mappings
+
+
+def database_name(batch: Batch, connection: Connection) -> str:
+    """The batch's database as "Name (id)", or its id when the catalog cannot say."""
+    if batch.db_id is None:
+        return ""
+    found = next((d for d in catalog.databases(connection).items if d.id == batch.db_id), None)
+    return f"{found.name} ({found.id})" if found else str(batch.db_id)
 
 
 @roles.required(roles.SUBMIT)
@@ -65,13 +84,20 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     connection = get_connection(batch.connection) or active_connection(request.session)
     custom = catalog.database_fields(connection, batch.db_id)
     resources = catalog.resources(connection)
-    saved = SavedMapping.objects.filter(pk=request.GET.get("saved") or None).first()
+    mappings = visible_mappings(request)
+    saved = None
+    if "saved" in request.GET:
+        saved = mappings.filter(pk=int_or_none(request.GET["saved"])).first()
+        if saved is None:
+            messages.error(request, "Saved mapping: there is no such mapping; choose one listed.")
     form = MappingForm(
         request.POST or None,
         batch=batch,
         custom=custom.items,
         resources=resources.items,
         saved=saved,
+        samples=files.column_samples(Path(batch.file.path), files.file_info(batch)),
+        default_region=getattr(connection, "phone_region", None) or DEFAULT_PHONE_REGION,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,7 +111,8 @@ def bulk_mapping(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "batch": batch,
         "form": form,
-        "saved_mappings": SavedMapping.objects.all(),
+        "saved_mappings": mappings,
+        "database_name": database_name(batch, connection),
         "lookup_errors": [e for e in (custom.error, resources.error) if e],
         "check_error": batch.error if batch.state == Batch.State.DRAFT else "",
     }
@@ -121,6 +148,10 @@ def bulk_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return redirect("bulk_progress", pk=pk)
     context = {"batch": batch, "needs_confirmation": needs_confirmation, "error": error}
     context["chunks"] = batch.chunks.count()
+    connection = get_connection(batch.connection)
+    context["database_name"] = database_name(batch, connection) if connection else batch.db_id
+    context["why_nothing_to_send"] = report.why_no_valid_row(batch)
+    context["conversions"] = batch.conversion_sample
     return render(request, "profiles_ui/bulk/preview.html", context, status=400 if error else 200)
 
 
@@ -168,7 +199,9 @@ def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def bulk_report(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
     batch = visible_batch(request, pk)
     rows = itertools.chain([report.REPORT_HEADER], report.report_rows(batch))
-    response = StreamingHttpResponse(report.csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        report.csv_lines(rows, report.delimiter_of(batch)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-report.csv"'
     return response
 

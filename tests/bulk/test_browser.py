@@ -28,7 +28,7 @@ def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_i
     log_in("marketer")
     page.get_by_role("link", name="Bulk").click()
     rows = people(ROWS) + [["not-an-email", "X", "1", ""]]
-    page.get_by_label("List (CSV or JSON Lines)").set_input_files(
+    page.get_by_label("List (CSV, JSON Lines or a JSON array)").set_input_files(
         {"name": "customers.csv", "mimeType": "text/csv", "buffer": csv_bytes(rows)}
     )
     page.get_by_label("Database").select_option("1")
@@ -55,7 +55,8 @@ def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_i
     screenshot("bulk-progress")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the report (CSV)").click()
-    report = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    report = list(csv.DictReader(io.StringIO(text)))
     assert len(report) == ROWS + 1
     assert sum(line["result"] == "ok" for line in report) == ROWS
 

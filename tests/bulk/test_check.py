@@ -47,7 +47,7 @@ def test_processes_give_the_same_checks_in_file_order(monkeypatch):
     assert spread[0].identifiers[0] == "u0@example.com"
     assert spread[0].items[0] == b'{"email":"u0@example.com","phones":["+79000000000"]}'
     # Invalid rows come back parsed, to be shown, with each problem on its column.
-    invalid = [(number, row) for block in spread for number, _, row in block.invalid]
+    invalid = [(number, row) for block in spread for number, _, row, _ in block.invalid]
     assert invalid == [
         (5, {"email": "not-an-email", "phone": "+79000000004"}),
         (12, {"email": "u11@example.com", "phone": "+7"}),

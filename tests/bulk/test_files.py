@@ -101,7 +101,7 @@ def mapper(**kwargs) -> Mapper:
 
 
 def test_a_row_becomes_a_profile_with_typed_fields_and_subscriptions():
-    profile, origin = mapper().map(
+    profile, origin, _ = mapper().map(
         {"mail": "a@example.com", "tel": "+79000000001", "level": "3", "first": "Ann"}
     )
     assert profile == {
@@ -119,7 +119,7 @@ def test_a_row_becomes_a_profile_with_typed_fields_and_subscriptions():
 
 
 def test_empty_cells_are_left_alone_by_default():
-    profile, _ = mapper().map({"mail": "a@example.com", "tel": "", "level": "", "first": " "})
+    profile, _, _ = mapper().map({"mail": "a@example.com", "tel": "", "level": "", "first": " "})
     assert profile == {
         "email": "a@example.com",
         "subscriptions": [
@@ -129,7 +129,9 @@ def test_empty_cells_are_left_alone_by_default():
 
 
 def test_empty_cells_can_clear_the_field():
-    profile, _ = mapper(empty_clears=True).map({"mail": "a@example.com", "level": "", "first": ""})
+    profile, _, _ = mapper(empty_clears=True).map(
+        {"mail": "a@example.com", "level": "", "first": ""}
+    )
     assert profile["_fname"] == {"action": "unset"}
     assert profile["loyalty_level"] == {"action": "unset"}
 

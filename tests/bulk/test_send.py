@@ -40,7 +40,7 @@ def send(client, batch: Batch) -> Batch:
 
 def report(client, batch: Batch) -> list[dict]:
     response = client.get(reverse("bulk_report", args=[batch.pk]))
-    text = b"".join(response.streaming_content).decode()
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
 
 
