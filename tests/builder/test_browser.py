@@ -99,7 +99,7 @@ def test_preview_shows_problems_linked_to_their_fields(builder, screenshot):
     add_row(page, 0, "sms")
     page.locator('[name="sub-0-phone"]').fill("12345")
     problems = page.locator("#preview .problems")
-    expect(problems).to_contain_text("Subscription 1 (SMS) · Phone: not a valid E.164")
+    expect(problems).to_contain_text("Subscription 1 (SMS) · Phone: not a phone number we can read")
     expect(problems).to_contain_text("Matching · Email to look up: not a valid email address")
     screenshot("builder-preview-errors")
     problems.get_by_role("link", name="Subscription 1 (SMS) · Phone").click()
