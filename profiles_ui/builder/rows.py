@@ -266,6 +266,8 @@ class SubscriptionForm(forms.Form):
         if self.is_bound:
             self._carry_over(resources)
         self.channel_label = CHANNELS[self.channel].label
+        # Rendered back as shown_channel: the next post tells a channel change by it.
+        self.shown_channel = self.channel
         choices = None
         if not resources.error:
             choices = [

@@ -241,7 +241,9 @@ def _fill_from_body(
         else:
             pasted.add_error(None, f"The payload could not be read: {exc}")
         return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
-    pasted = pasted or PasteForm(prefix="paste")
+    # The form now holds the payload; the paste box starts empty again (a pasted token,
+    # for one, is not shown back).
+    pasted = PasteForm(prefix="paste")
     for note in notes:
         messages.warning(request, note)
     form = Builder(data, connection=connection, parent=parent)
