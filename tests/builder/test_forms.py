@@ -4,7 +4,7 @@
 import pytest
 
 from profiles_ui.models import Submission
-from tests.builder.test_views import HX, URL, form, marketer, preview_json  # noqa: F401
+from tests.builder.test_views import HX, URL, form, preview_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +30,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
         ),
     ],
 )
-def test_matching_is_explained_for_the_operation(marketer, operation, explained):  # noqa: F811
+def test_matching_is_explained_for_the_operation(marketer, operation, explained):
     data = form(**{"t-operation": operation, "action": "refresh"})
     html = marketer.post(URL, data).content.decode()
     assert explained in html
 
 
-def test_profile_id_never_creates_whatever_the_operation(marketer):  # noqa: F811
+def test_profile_id_never_creates_whatever_the_operation(marketer):
     data = form(
         **{"t-operation": "profiles/update", "m-matching": "profile_id", "action": "refresh"}
     )
@@ -55,14 +55,14 @@ def test_profile_id_never_creates_whatever_the_operation(marketer):  # noqa: F81
         ("push_sub", False),
     ],
 )
-def test_the_resource_limit_appears_only_for_the_modes_it_narrows(marketer, mode, shown):  # noqa: F811
+def test_the_resource_limit_appears_only_for_the_modes_it_narrows(marketer, mode, shown):
     data = form(**{"m-matching": mode, "action": "row:matching"})
     html = marketer.post(URL, data, HTTP_HX_TARGET="matching", **HX).content.decode()
     assert ('name="m-resource_id"' in html) is shown
     assert ("Only subscriptions of resource" in html) is shown
 
 
-def test_a_resource_limit_left_from_another_mode_is_not_sent(marketer):  # noqa: F811
+def test_a_resource_limit_left_from_another_mode_is_not_sent(marketer):
     data = form(
         **{
             "m-matching": "custom",
@@ -75,7 +75,7 @@ def test_a_resource_limit_left_from_another_mode_is_not_sent(marketer):  # noqa:
     assert '"resource_id"' not in preview_json(response)
 
 
-def test_other_fields_says_what_sending_does_with_its_keys(marketer):  # noqa: F811
+def test_other_fields_says_what_sending_does_with_its_keys(marketer):
     html = marketer.post(URL, form(action="refresh")).content.decode()
     assert "Each key must be a field of this database, by its name; other keys are refused." in html
     data = form(**{"p-extra": '{"no_such_field": 1}', "action": "preview"})

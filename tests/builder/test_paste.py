@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.builder.test_views import URL, marketer, preview_json  # noqa: F401
+from tests.builder.test_views import URL, preview_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +18,7 @@ def base(**extra) -> dict:
     return {"db_id": 1, "matching": "email", "email": "olly@example.com", **extra}
 
 
-def test_a_phone_on_a_whatsapp_subscription_is_listed_with_its_place(marketer):  # noqa: F811
+def test_a_phone_on_a_whatsapp_subscription_is_listed_with_its_place(marketer):
     subs = [
         {"resource_id": 6, "channel": "whatsapp", "phone": "+79001234567"},
         {"resource_id": 3, "channel": "sms", "phone": "+79001234568", "cc_data": {"id": 5}},
@@ -34,7 +34,7 @@ def test_a_phone_on_a_whatsapp_subscription_is_listed_with_its_place(marketer): 
     assert "token was dropped" not in html
 
 
-def test_lookup_values_of_another_mode_are_kept_as_other_parameters(marketer):  # noqa: F811
+def test_lookup_values_of_another_mode_are_kept_as_other_parameters(marketer):
     payload = base(
         phone="+79001234567",
         resource_id=3,
@@ -50,7 +50,7 @@ def test_lookup_values_of_another_mode_are_kept_as_other_parameters(marketer):  
     assert 'name="m-resource_id"' not in response.content.decode()
 
 
-def test_attachment_keys_the_form_cannot_hold_are_listed(marketer):  # noqa: F811
+def test_attachment_keys_the_form_cannot_hold_are_listed(marketer):
     payload = {
         "workflow_id": 1,
         "email": "olly@example.com",
@@ -63,13 +63,13 @@ def test_attachment_keys_the_form_cannot_hold_are_listed(marketer):  # noqa: F81
 
 
 @pytest.mark.parametrize("token", ["$ALTCRAFT_TOKEN", "${ALTCRAFT_TOKEN}", "", None])
-def test_a_placeholder_or_empty_token_is_not_reported_as_dropped(marketer, token):  # noqa: F811
+def test_a_placeholder_or_empty_token_is_not_reported_as_dropped(marketer, token):
     html = paste(marketer, base(token=token, data={"_fname": "Olly"})).content.decode()
     assert "token was dropped" not in html
     assert 'name="p-_fname" value="Olly"' in html
 
 
-def test_a_real_token_is_reported_as_dropped(marketer):  # noqa: F811
+def test_a_real_token_is_reported_as_dropped(marketer):
     html = paste(marketer, base(token="a1b2c3d4e5", data={})).content.decode()
     assert "The pasted token was dropped: the console adds the connection&#x27;s own." in html
     assert "a1b2c3d4e5" not in html

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from profiles_ui.connections import all_connections, get_connection
-from tests.builder.test_views import HX, URL, form, marketer, preview_json, sms_row  # noqa: F401
+from tests.builder.test_views import HX, URL, form, preview_json, sms_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,7 +16,7 @@ def sent(response) -> dict:
     return json.loads(preview_json(response))
 
 
-def test_national_forms_are_sent_in_e164_everywhere(marketer):  # noqa: F811
+def test_national_forms_are_sent_in_e164_everywhere(marketer):
     data = form(
         **{
             "m-matching": "phone",
@@ -47,7 +47,7 @@ def test_national_forms_are_sent_in_e164_everywhere(marketer):  # noqa: F811
     assert 'id="id_sub-1-cc_phone_sent" hx-swap-oob="true">Will be sent as' in html
 
 
-def test_the_whole_page_shows_the_sent_value_beside_the_field(marketer):  # noqa: F811
+def test_the_whole_page_shows_the_sent_value_beside_the_field(marketer):
     data = form(**sms_row(0, phone="89001234567"), **{"sub-TOTAL_FORMS": "1", "action": "preview"})
     html = marketer.post(URL, data).content.decode()
     assert (
@@ -56,13 +56,13 @@ def test_the_whole_page_shows_the_sent_value_beside_the_field(marketer):  # noqa
     assert "hx-swap-oob" not in html.split('id="preview"')[0].split('id="builder"')[1]
 
 
-def test_a_number_already_in_e164_gets_no_note(marketer):  # noqa: F811
+def test_a_number_already_in_e164_gets_no_note(marketer):
     data = form(**sms_row(0, phone="+79001234567"), **{"sub-TOTAL_FORMS": "1"})
     html = marketer.post(URL, data, HTTP_HX_TARGET="preview", **HX).content.decode()
     assert '<small class="sent-as" id="id_sub-0-phone_sent" hx-swap-oob="true"></small>' in html
 
 
-def test_only_unreadable_numbers_are_refused_in_plain_words(marketer):  # noqa: F811
+def test_only_unreadable_numbers_are_refused_in_plain_words(marketer):
     data = form(
         **sms_row(0, phone="12345"), **{"sub-TOTAL_FORMS": "1", "p-phones": "8900, 8 900 123-45-67"}
     )
@@ -75,7 +75,7 @@ def test_only_unreadable_numbers_are_refused_in_plain_words(marketer):  # noqa: 
     assert "E.164" not in html
 
 
-def test_the_picked_region_reads_national_numbers(marketer):  # noqa: F811
+def test_the_picked_region_reads_national_numbers(marketer):
     data = form(**sms_row(0, phone="(201) 555-0123"), **{"sub-TOTAL_FORMS": "1"})
     refused = marketer.post(URL, data, HTTP_HX_TARGET="preview", **HX).content.decode()
     assert "not a phone number we can read for region RU" in refused
@@ -121,7 +121,7 @@ def test_connections_take_their_phone_region_or_the_setting(settings):
         all_connections()
 
 
-def test_an_empty_phone_is_required_not_malformed(marketer):  # noqa: F811
+def test_an_empty_phone_is_required_not_malformed(marketer):
     data = form(
         **sms_row(0, phone=""),
         **{"sub-TOTAL_FORMS": "2", "sub-1-channel": "viber", "sub-1-resource_id": "7"},

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.builder.test_views import HX, URL, form, marketer, sms_row  # noqa: F401
+from tests.builder.test_views import HX, URL, form, sms_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,7 @@ def posted_back(html: str) -> dict[str, str]:
     return values
 
 
-def test_sms_to_whatsapp_and_back_keeps_the_phone_and_what_applies(marketer):  # noqa: F811
+def test_sms_to_whatsapp_and_back_keeps_the_phone_and_what_applies(marketer):
     data = form(
         **sms_row(0, phone="+79001234567", resource="1"),
         **{
@@ -51,7 +51,7 @@ def test_sms_to_whatsapp_and_back_keeps_the_phone_and_what_applies(marketer):  #
     assert "Select a valid choice" not in back
 
 
-def test_a_resource_without_the_new_channel_is_let_go_quietly(marketer):  # noqa: F811
+def test_a_resource_without_the_new_channel_is_let_go_quietly(marketer):
     data = form(
         **sms_row(0, resource="3"), **{"sub-TOTAL_FORMS": "1", "sub-0-shown_channel": "sms"}
     )
@@ -62,7 +62,7 @@ def test_a_resource_without_the_new_channel_is_let_go_quietly(marketer):  # noqa
     assert "Select a valid choice" not in html
 
 
-def test_a_pasted_resource_of_the_wrong_channel_is_still_reported(marketer):  # noqa: F811
+def test_a_pasted_resource_of_the_wrong_channel_is_still_reported(marketer):
     # No channel change (nothing was shown yet): the wrong resource is the user's to fix.
     data = form(**sms_row(0, resource="2"), **{"sub-TOTAL_FORMS": "1", "action": "preview"})
     html = marketer.post(URL, data).content.decode()
@@ -70,7 +70,7 @@ def test_a_pasted_resource_of_the_wrong_channel_is_still_reported(marketer):  # 
 
 
 @pytest.mark.parametrize("count", ["", "abc", "-1", "1e3", "٣", "99999999"])
-def test_garbled_row_counts_never_show_djangos_messages(marketer, count):  # noqa: F811
+def test_garbled_row_counts_never_show_djangos_messages(marketer, count):
     data = form(
         **sms_row(0),
         **{
@@ -96,7 +96,7 @@ def test_garbled_row_counts_never_show_djangos_messages(marketer, count):  # noq
     assert 'name="content-0-key" value="promo"' in html
 
 
-def test_switching_to_import_and_start_shows_no_hidden_field_errors(marketer):  # noqa: F811
+def test_switching_to_import_and_start_shows_no_hidden_field_errors(marketer):
     data = form(**{"t-operation": "workflows/import_and_start", "action": "refresh"})
     html = marketer.post(URL, data, HTTP_HX_TARGET="body", **HX).content.decode()
     assert "Content variables" in html
@@ -106,7 +106,7 @@ def test_switching_to_import_and_start_shows_no_hidden_field_errors(marketer):  
     assert "Hidden field" not in html and "TOTAL_FORMS) " not in html
 
 
-def test_an_added_row_takes_the_focus_at_its_channel_and_ends_with_remove(marketer):  # noqa: F811
+def test_an_added_row_takes_the_focus_at_its_channel_and_ends_with_remove(marketer):
     data = form(**{"action": "add:sub:sms"})
     html = marketer.post(URL, data, HTTP_HX_TARGET="sub-rows", **HX).content.decode()
     assert re.search(r'<select name="sub-0-channel"[^>]*autofocus', html)
@@ -119,7 +119,7 @@ def test_an_added_row_takes_the_focus_at_its_channel_and_ends_with_remove(market
     assert page.count("autofocus") == 1
 
 
-def test_update_functions_sit_behind_one_toggle_per_group(marketer):  # noqa: F811
+def test_update_functions_sit_behind_one_toggle_per_group(marketer):
     html = marketer.post(URL, form(action="refresh")).content.decode()
     assert html.count('<details class="functions">') == 6  # five groups and the custom fields
     first_fn = html.index('name="p-_fname__fn"')
@@ -132,7 +132,7 @@ def test_update_functions_sit_behind_one_toggle_per_group(marketer):  # noqa: F8
     assert html.count('<details class="functions" open>') == 1
 
 
-def test_date_fields_are_date_inputs_unless_their_value_is_not_a_plain_date(marketer):  # noqa: F811
+def test_date_fields_are_date_inputs_unless_their_value_is_not_a_plain_date(marketer):
     html = marketer.get(URL).content.decode()
     assert '<input type="date" name="p-_bdate"' in html
     assert '<input type="date" name="p-_regdate"' in html
@@ -145,7 +145,7 @@ def test_date_fields_are_date_inputs_unless_their_value_is_not_a_plain_date(mark
     assert "RFC 3339" not in html
 
 
-def test_a_custom_date_field_is_a_date_input(marketer):  # noqa: F811
+def test_a_custom_date_field_is_a_date_input(marketer):
     html = marketer.get(URL).content.decode()
     data = form(**{"action": "refresh"})
     html = marketer.post(URL, data).content.decode()
