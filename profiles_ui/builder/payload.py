@@ -83,16 +83,15 @@ def phone_example(region: str) -> str:
     """How a number of the region is written, internationally and nationally."""
     number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     if number is None:
-        return "+79001234567"
+        return f"+{phonenumbers.country_code_for_region(region)} and the number"
     international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return f"{international} or {national}"
 
 
 def unreadable_phone(region: str) -> str:
-    return f"not a phone number we can read for region {region}; expected like " + phone_example(
-        region
-    )
+    example = phone_example(region)
+    return f"not a phone number we can read for region {region}; expected like {example}"
 
 
 def _phone(raw: str, path: str, parts: Parts, problems: list[Problem]) -> str:
