@@ -210,6 +210,8 @@ def test_at_phone_width_a_jump_link_leads_to_the_preview(builder, screenshot):
     preview_top = page.evaluate("document.querySelector('#preview').getBoundingClientRect().top")
     assert 0 <= preview_top - form_end < 800  # within one screen of the form's end
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    summary = page.get_by_text("Update functions for identity fields")
+    assert summary.evaluate("e => getComputedStyle(e).wordBreak") == "normal"
     screenshot("builder-390-preview")
 
 
