@@ -208,6 +208,9 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"http://127.0.0.1:{PORT}
 SANDBOX_FAULTS_ENABLED = env.bool("SANDBOX_FAULTS_ENABLED", default=False)
 SANDBOX_FAULTS = env.str("SANDBOX_FAULTS", default="")
 ALTCRAFT_CONNECTIONS = env.json("ALTCRAFT_CONNECTIONS", default=[])
+# Region phones written without a country code are read against (8 900 123-45-67 in RU), for
+# connections whose entry names no phone_region of its own.
+PHONE_REGION = env.str("PHONE_REGION", default="RU")
 ALTCRAFT_CONNECT_TIMEOUT = env.float("ALTCRAFT_CONNECT_TIMEOUT", default=5.0)
 ALTCRAFT_READ_TIMEOUT = env.float("ALTCRAFT_READ_TIMEOUT", default=60.0)
 ALTCRAFT_RETRIES = env.int("ALTCRAFT_RETRIES", default=2)

@@ -2,8 +2,10 @@
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,10 +21,18 @@ class Connection:
     token_env: str
     token_placement: Literal["body", "bearer"] = "body"  # noqa: S105 - where, not what
     production: bool = False
+    # Region that phones written without a country code are read against (e.g. "RU").
+    phone_region: str = "RU"
 
     def token(self) -> str:
         """Read at send time from the environment; the token is never kept on the object."""
         return os.environ.get(self.token_env, "")
+
+
+@cache
+def phone_regions() -> frozenset[str]:
+    """The region codes phonenumbers can read national numbers of."""
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def _from_setting(entry: dict) -> Connection:
@@ -34,6 +44,7 @@ def _from_setting(entry: dict) -> Connection:
             token_env=str(entry["token_env"]),
             token_placement=entry.get("token_placement", "body"),
             production=bool(entry.get("production", False)),
+            phone_region=str(entry.get("phone_region") or settings.PHONE_REGION).upper(),
         )
     except (KeyError, TypeError) as exc:
         raise ImproperlyConfigured(
@@ -42,6 +53,11 @@ def _from_setting(entry: dict) -> Connection:
     if connection.token_placement not in ("body", "bearer"):
         raise ImproperlyConfigured(
             f"ALTCRAFT_CONNECTIONS: {connection.name}: token_placement must be body or bearer."
+        )
+    if connection.phone_region not in phone_regions():
+        raise ImproperlyConfigured(
+            f"ALTCRAFT_CONNECTIONS: {connection.name}: phone_region {connection.phone_region!r} "
+            "is not a region code phones can be read against (e.g. RU, KZ, US)."
         )
     if connection.name == SANDBOX:
         raise ImproperlyConfigured("ALTCRAFT_CONNECTIONS: the name 'sandbox' is reserved.")
@@ -54,6 +70,7 @@ def all_connections() -> dict[str, Connection]:
         label="Sandbox",
         base_url=settings.SANDBOX_BASE_URL,
         token_env=settings.SANDBOX_TOKEN_ENV,
+        phone_region=settings.PHONE_REGION.upper(),
     )
     connections = {SANDBOX: sandbox}
     for entry in settings.ALTCRAFT_CONNECTIONS:

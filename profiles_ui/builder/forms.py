@@ -6,8 +6,11 @@ rule is never written twice and every problem, wherever it is found, lands on th
 the user typed it in. The profile and subscription rows are in rows.py.
 """
 
+import re
+from functools import cache
 from typing import Any
 
+import phonenumbers
 from django import forms
 
 from altcraft.formats import int_or_none
@@ -25,7 +28,7 @@ from profiles_ui.builder.rows import (
     number_or_select,
     text,
 )
-from profiles_ui.connections import Connection, all_connections
+from profiles_ui.connections import Connection, all_connections, phone_regions
 from profiles_ui.history.forms import ResendForm
 
 DEFAULT_OPERATION = "profiles/import"
@@ -55,10 +58,24 @@ MATCHING_FIELD_LABELS = {
 }
 
 
+@cache
+def phone_region_choices() -> list[tuple[str, str]]:
+    return [
+        (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
+        for region in sorted(phone_regions())
+    ]
+
+
 class TargetForm(forms.Form):
     operation = forms.ChoiceField(label="Operation", choices=OPERATION_CHOICES)
     connection = forms.ChoiceField(label="Connection")
     workflow_id = forms.IntegerField(label="Scenario", required=False, widget=forms.HiddenInput)
+    phone_region = forms.ChoiceField(
+        label="Phones are from",
+        required=False,
+        help_text="Phones written without a country code (8 900 123-45-67) are read as "
+        "numbers of this region; every phone is sent with its country code.",
+    )
 
     def __init__(
         self,
@@ -69,6 +86,7 @@ class TargetForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["phone_region"].choices = phone_region_choices()
         self.fields["connection"].choices = [
             (c.name, f"{c.label} (production)" if c.production else c.label)
             for c in all_connections().values()
@@ -94,6 +112,28 @@ class TargetForm(forms.Form):
         return workflow_id
 
 
+# What the operation does once the mode has looked: the docs' import creates the profile it
+# did not find; update changes only one that exists.
+OUTCOMES = {
+    "profiles/import": "creates it if none",
+    "profiles/update": "answers 404 if none",
+    "workflows/import_and_start": "creates it if none, then starts the scenario",
+}
+NOT_FOUND = "answers 404 if none"
+# The modes that look at email addresses or phone numbers: resource_id narrows only them.
+RESOURCE_MODES = frozenset(
+    name for name, mode in MATCHING_MODES.items() if {"email", "phone"} & set(mode_keys(mode))
+)
+
+
+def matching_description(operation: Operation, name: str) -> str:
+    """What a mode does on this operation: where it looks, then what happens if it finds none."""
+    mode = MATCHING_MODES[name]
+    where = mode.description.split(";", 1)[0]
+    outcome = NOT_FOUND if mode.never_creates else OUTCOMES.get(operation.path, NOT_FOUND)
+    return f"{where}; {outcome}"
+
+
 class MatchingForm(forms.Form):
     matching = forms.ChoiceField(label="Matching", initial=DEFAULT_MATCHING)
     email = text(MATCHING_FIELD_LABELS["email"], placeholder="you@example.com", input_type="email")
@@ -109,7 +149,7 @@ class MatchingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.operation = operation
         self.fields["matching"].choices = [(name, name) for name in operation.matching_modes]
-        if "resource_id" in operation.param_names:
+        if "resource_id" in operation.param_names and self.mode in RESOURCE_MODES:
             self.fields["resource_id"] = forms.IntegerField(
                 label="Only subscriptions of resource",
                 required=False,
@@ -134,7 +174,12 @@ class MatchingForm(forms.Form):
 
     @property
     def descriptions(self) -> list[tuple[str, str]]:
-        return [(name, MATCHING_MODES[name].description) for name in self.operation.matching_modes]
+        op = self.operation
+        return [(name, matching_description(op, name)) for name in op.matching_modes]
+
+    @property
+    def verb(self) -> str:
+        return self.operation.path.rsplit("/", 1)[1].replace("_", " ")
 
     def visible_fields_for_mode(self) -> list[forms.BoundField]:
         keys = mode_keys(MATCHING_MODES[self.mode])
@@ -187,7 +232,7 @@ class Builder:
         self.payload: dict[str, Any] | None = None
         self.sending = False
         if self.is_bound:
-            data = _with_row_counts(data)
+            data = _with_defaults(_with_row_counts(data), connection)
         source = data if self.is_bound else {}
         operation = source.get(f"{TARGET}-operation") or DEFAULT_OPERATION
         self.operation = SINGLE_OPERATIONS.get(operation, SINGLE_OPERATIONS[DEFAULT_OPERATION])
@@ -201,7 +246,11 @@ class Builder:
         self.target = TargetForm(
             **bound,
             prefix=TARGET,
-            initial={"operation": op.path, "connection": connection.name},
+            initial={
+                "operation": op.path,
+                "connection": connection.name,
+                "phone_region": connection.phone_region,
+            },
             databases=self.databases,
             workflows=self.workflows,
             db_id=self.db_id,
@@ -226,6 +275,13 @@ class Builder:
             AttachmentFormSet(**bound, prefix=ATTACH) if "attach" in op.param_names else None
         )
         self.options = OptionsForm(**bound, prefix=OPTIONS, operation=op)
+        # Sending checks the keys against the database's fields whenever they are known.
+        self.profile.fields["extra"].help_text = (
+            "Each key must be a field of this database, by its name; other keys are refused."
+            if self.custom_field_types is not None
+            else "Keys are sent as given: with no database's fields to check them against, "
+            "Altcraft decides."
+        )
         self.resend = ResendForm(**bound, prefix=RESEND) if parent else None
 
     @property
@@ -233,6 +289,21 @@ class Builder:
         if self.db_fields.error or not self.db_id:
             return None
         return {f.name: f.type for f in self.db_fields.items}
+
+    @property
+    def phone_region(self) -> str:
+        """The region phones are read against: the one picked, else the connection's."""
+        picked = self.target["phone_region"].value()
+        return picked if picked in phone_regions() else self.connection.phone_region
+
+    def phone_fields(self) -> list[forms.BoundField]:
+        """Every phone input on the page, for the value each will be sent as."""
+        found = [self.profile["phones"]]
+        if self.matching is not None and "phone" in mode_keys(MATCHING_MODES[self.matching.mode]):
+            found.append(self.matching["phone"])
+        for form in self.subs.forms:
+            found += [form[name] for name in ("phone", "cc_phone") if name in form.fields]
+        return found
 
     @property
     def fmt(self) -> str:
@@ -287,6 +358,7 @@ class Builder:
                 for row in self._live_cleaned(self.attach)
             ],
             options=self.options.cleaned_data,
+            phone_region=self.phone_region,
         )
         self.payload, problems = payload.build(parts)
         problems += validate(
@@ -295,6 +367,12 @@ class Builder:
         rows = [i for i, _ in live]
         for problem in problems:
             self._mark(problem, payload.locate(problem.path, rows))
+        for path, sent in parts.converted:
+            section, index, name = payload.locate(path, rows)
+            form = self._form_at(section, index)
+            if form is not None and name in form.fields:
+                # Bound fields are cached by their form: the template reads this back.
+                form[name].sent_as = sent
         self.errors_summary = self.summary()
         return parsed_ok and not problems
 
@@ -317,8 +395,7 @@ class Builder:
     def _rows(self, formset: forms.BaseFormSet | None, keys: tuple[str, ...]) -> list[tuple]:
         return [tuple(row.get(k) or "" for k in keys) for row in self._live_cleaned(formset)]
 
-    def _mark(self, problem: Any, where: tuple[str, int | None, str | None]) -> None:
-        section, index, name = where
+    def _form_at(self, section: str, index: int | None) -> forms.Form | None:
         form: forms.Form | None = {
             "target": self.target,
             "matching": self.matching,
@@ -331,7 +408,12 @@ class Builder:
                 form = formset.forms[index]
             elif formset is not None:
                 form = None
-        message = problem.message
+        return form
+
+    def _mark(self, problem: Any, where: tuple[str, int | None, str | None]) -> None:
+        section, index, name = where
+        form = self._form_at(section, index)
+        message = plain_words(problem.message)
         if form is None:
             self.target.add_error(None, f"{problem.path or 'Request'}: {message}")
         elif name in form.fields:
@@ -369,17 +451,54 @@ class Builder:
         return found
 
 
-def _with_row_counts(data: Any) -> Any:
-    """The post with a row count for each formset it lacks (none yet: zero rows).
+_RFC_3339_DATE = re.compile(r"not an RFC 3339 date \(e\.g\. (.*)\)")
 
-    The scenario's variables and attachments appear when the operation changes to one that
-    takes them, so the post that makes the change carries no count for them.
-    """
-    missing = [p for p in (SUBS, CONTENT, ATTACH) if f"{p}-TOTAL_FORMS" not in data]
-    if not missing:
+
+def plain_words(message: str) -> str:
+    """A contract message as the page says it: dates are dates, not a standard's name."""
+    return _RFC_3339_DATE.sub(r"not a date; expected like \1", message)
+
+
+def _with_defaults(data: Any, connection: Connection) -> Any:
+    """The post with the connection's phone region when it names none (a paste, a record)."""
+    if data.get(f"{TARGET}-phone_region"):
         return data
     data = data.copy()
-    for prefix in missing:
-        data[f"{prefix}-TOTAL_FORMS"] = "0"
-        data[f"{prefix}-INITIAL_FORMS"] = "0"
+    data[f"{TARGET}-phone_region"] = connection.phone_region
     return data
+
+
+def _with_row_counts(data: Any) -> Any:
+    """The post with a readable row count for each formset: Django's own complaint about
+    a missing or garbled count names hidden fields and must never reach the page.
+
+    The scenario's variables and attachments appear when the operation changes to one that
+    takes them, so the post that makes the change carries no count for them: zero rows. A
+    count that is not a number is replaced by the rows the post holds.
+    """
+    fixed: dict[str, str] = {}
+    for prefix in (SUBS, CONTENT, ATTACH):
+        total, initial = f"{prefix}-TOTAL_FORMS", f"{prefix}-INITIAL_FORMS"
+        if total not in data:
+            fixed[total] = fixed[initial] = "0"
+            continue
+        if not _is_count(data.get(total)):
+            fixed[total] = str(_rows_posted(data, prefix))
+        if not _is_count(data.get(initial)):
+            fixed[initial] = "0"
+    if not fixed:
+        return data
+    data = data.copy()
+    for key, value in fixed.items():
+        data[key] = value
+    return data
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6
+
+
+def _rows_posted(data: Any, prefix: str) -> int:
+    pattern = re.compile(rf"{re.escape(prefix)}-(\d{{1,5}})-")
+    indexes = [int(m.group(1)) for key in data if (m := pattern.match(key))]
+    return max(indexes) + 1 if indexes else 0

@@ -5,17 +5,18 @@ all (a pasted token) is named in notes shown to the user.
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
-from altcraft.channels import STATUS_WORDS, infer_channel
+from altcraft.channels import CHANNELS, STATUS_WORDS, infer_channel
 from altcraft.codec import PayloadError, decode
 from altcraft.fields import SYSTEM_FIELDS
 from altcraft.formats import MAX_NESTING
-from altcraft.matching import MATCHING_KEYS
+from altcraft.matching import MATCHING_MODES, effective_mode, mode_keys
 from altcraft.operations import OPERATIONS, Operation
 from profiles_ui import catalog
 from profiles_ui.builder.forms import (
@@ -24,11 +25,13 @@ from profiles_ui.builder.forms import (
     MATCHING,
     OPTIONS,
     PROFILE,
+    RESOURCE_MODES,
     SINGLE_OPERATIONS,
     SUBS,
     TARGET,
 )
 from profiles_ui.builder.payload import OPTION_FLAGS, SEGMENTS, SUB_SIMPLE_KEYS
+from profiles_ui.builder.rows import identifier_fields
 from profiles_ui.connections import Connection
 
 # A pasted payload is one profile: these are far beyond any, and keep a paste cheap to read.
@@ -137,12 +140,18 @@ def form_data(
     }
     notes: list[str] = []
     extra: dict[str, Any] = {}
+    # Lookup values the form shows: those of the payload's mode (others are sent as given).
+    mode = effective_mode(payload, update=operation.path == "profiles/update")
+    shown = ("matching",)
+    if mode in MATCHING_MODES:
+        shown += mode_keys(MATCHING_MODES[mode]) + (("resource_id",) * (mode in RESOURCE_MODES))
     for key, value in payload.items():
         if key == "token":
-            notes.append("The pasted token was dropped: the console adds the connection's own.")
+            if is_real_token(value):
+                notes.append("The pasted token was dropped: the console adds the connection's own.")
         elif key in ("db_id", "workflow_id"):
             out[f"{TARGET}-{key}"] = _text(value)
-        elif key in ("matching", "resource_id", *MATCHING_KEYS) and operation.takes_matching:
+        elif key in shown and operation.takes_matching:
             out[f"{MATCHING}-{key}"] = _text(value)
         elif key in OPTION_FLAGS and isinstance(value, bool) and key in operation.param_names:
             if value:
@@ -152,11 +161,14 @@ def form_data(
         elif key == "content" and isinstance(value, dict) and "content" in operation.param_names:
             _rows(out, CONTENT, [{"key": k, "value": _text(v)} for k, v in value.items()])
         elif key == "attach" and isinstance(value, list) and "attach" in operation.param_names:
-            rows = [
-                {k: _text(item.get(k, "")) for k in ("name", "file_key", "mimetype", "data")}
-                for item in value
-                if isinstance(item, dict)
-            ]
+            rows = []
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    notes.append(f"attach[{i}]: not an object; left out.")
+                    continue
+                for k in item.keys() - set(ATTACHMENT_KEYS):
+                    notes.append(f"attach[{i}].{k}: attachments hold no such key; left out.")
+                rows.append({k: _text(item.get(k, "")) for k in ATTACHMENT_KEYS})
             _rows(out, ATTACH, rows)
         elif key == "data" and isinstance(value, dict):
             _profile_data(out, value, custom_fields, sub_fields, notes)
@@ -169,6 +181,18 @@ def form_data(
         out.setdefault(f"{prefix}-TOTAL_FORMS", "0")
         out.setdefault(f"{prefix}-INITIAL_FORMS", "0")
     return out, notes
+
+
+ROW_KEYS = ("resource_id", "priority")
+ATTACHMENT_KEYS = ("name", "file_key", "mimetype", "data")
+TOKEN_PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def is_real_token(value: Any) -> bool:
+    """A token worth telling about: not empty and not a placeholder like $ALTCRAFT_TOKEN."""
+    if value is None or value == "":
+        return False
+    return not (isinstance(value, str) and TOKEN_PLACEHOLDER.fullmatch(value.strip() or "$_"))
 
 
 def _rows(out: dict[str, str], prefix: str, rows: list[dict[str, str]]) -> None:
@@ -226,12 +250,14 @@ def _subscriptions(
             notes.append(f"data.subscriptions[{i}] was not an object and was left out.")
             continue
         channel = sub.get("channel") or infer_channel(sub) or ""
+        path = f"data.subscriptions[{i}]"
         row: dict[str, str] = {"channel": _text(channel)}
+        origin: dict[str, str] = {}  # row field -> where its value was in the payload
         for key, value in sub.items():
             if key in ("channel",):
                 continue
             if key in ("resource_id", "priority", *SUB_SIMPLE_KEYS):
-                row[key] = _text(value)
+                row[key], origin[key] = _text(value), f"{path}.{key}"
             elif key == "status":
                 row[key] = (
                     STATUS_WORDS.get(value, _text(value)) if type(value) is int else _text(value)
@@ -241,7 +267,7 @@ def _subscriptions(
             elif key in ("cc_data", "email_data", "phone_data") and isinstance(value, dict):
                 for inner, inner_value in value.items():
                     name = f"cc_{inner}" if key == "cc_data" else inner
-                    row[name] = _text(inner_value)
+                    row[name], origin[name] = _text(inner_value), f"{path}.{key}.{inner}"
             elif key == "custom_fields" and isinstance(value, dict):
                 known = sub_fields(sub.get("resource_id"), channel)
                 rest = {}
@@ -253,6 +279,14 @@ def _subscriptions(
                 if rest:
                     row["extra"] = json.dumps(rest, ensure_ascii=False)
             else:
-                notes.append(f"data.subscriptions[{i}].{key} is not a subscription key; left out.")
+                notes.append(f"{path}.{key}: not a subscription key; left out.")
+        # Identifiers another channel would hold: the row has no field for them.
+        held = {*identifier_fields(channel if isinstance(channel, str) else ""), *ROW_KEYS}
+        wanted = ", ".join(CHANNELS[channel].identifier_keys) if channel in CHANNELS else ""
+        for name, where in origin.items():
+            if name not in held:
+                why = f"a {channel} subscription holds {wanted}" if wanted else "no channel"
+                notes.append(f"{where}: not kept ({why}); left out.")
+                del row[name]
         rows.append(row)
     _rows(out, SUBS, rows)

@@ -6,11 +6,13 @@ form fields by `locate`, so a problem found anywhere is marked where it was type
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
+
 from altcraft.codec import PayloadError, decode_json
-from altcraft.formats import MAX_NESTING
+from altcraft.formats import DEFAULT_PHONE_REGION, MAX_NESTING, normalise_phone
 from altcraft.matching import MATCHING_KEYS
 from altcraft.operations import Operation
 from altcraft.problems import Problem
@@ -42,6 +44,9 @@ class Parts:
     content: list[tuple[str, str]]
     attach: list[dict[str, str]]
     options: dict[str, Any]
+    phone_region: str = DEFAULT_PHONE_REGION
+    # Filled by build: (path, value sent) for every input sent otherwise than it was typed.
+    converted: list[tuple[str, str]] = field(default_factory=list)
 
 
 def split_list(raw: str) -> list[str]:
@@ -74,6 +79,54 @@ def field_value(raw: str, fn: str, field_type: str) -> Any:
     return {"action": "set", "value": value} if fn == "set" else value
 
 
+def phone_example(region: str) -> str:
+    """How a number of the region is written, internationally and nationally."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        return f"+{phonenumbers.country_code_for_region(region)} and the number"
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return f"{international} or {national}"
+
+
+def unreadable_phone(region: str) -> str:
+    example = phone_example(region)
+    return f"not a phone number we can read for region {region}; expected like {example}"
+
+
+def _phone(raw: str, path: str, parts: Parts, problems: list[Problem]) -> str:
+    """The E.164 form of a typed phone; unreadable text is kept as typed, and refused."""
+    sent = normalise_phone(raw, parts.phone_region)
+    if sent is None:
+        problems.append(Problem(path, unreadable_phone(parts.phone_region)))
+        return raw
+    if sent != raw:
+        parts.converted.append((path, sent))
+    return sent
+
+
+def _phones(value: Any, path: str, parts: Parts, problems: list[Problem]) -> Any:
+    """The profile's phones (a list, or a function's list of values) in E.164."""
+    if isinstance(value, dict):
+        if isinstance(value.get("value"), list):
+            return {**value, "value": _phones(value["value"], path, parts, problems)}
+        return value
+    if not isinstance(value, list):
+        return value
+    found: list[Problem] = []
+    sent = []
+    for raw in value:
+        number = normalise_phone(raw, parts.phone_region)
+        if number is None:
+            found.append(Problem(path, f"{raw} is {unreadable_phone(parts.phone_region)}"))
+        sent.append(number or raw)
+    if found:
+        problems.append(Problem(path, "; ".join(p.message for p in found)))
+    elif sent != value:
+        parts.converted.append((path, ", ".join(sent)))
+    return sent
+
+
 def _json_object(raw: str, path: str, problems: list[Problem]) -> dict[str, Any]:
     if not raw.strip():
         return {}
@@ -98,28 +151,36 @@ def _profile(parts: Parts, problems: list[Problem]) -> dict[str, Any]:
             data[name] = field_value(raw, fn, field_type)
         except PayloadError as exc:
             problems.append(Problem(f"data.{name}", f"not valid JSON ({exc})"))
+            continue
+        if field_type == "phones":
+            data[name] = _phones(data[name], f"data.{name}", parts, problems)
     for key, value in _json_object(parts.profile_extra, "@profile.extra", problems).items():
         data.setdefault(key, value)
-    subscriptions = [_subscription(i, row, problems) for i, row in enumerate(parts.subs)]
+    subscriptions = [_subscription(i, row, parts, problems) for i, row in enumerate(parts.subs)]
     if subscriptions:
         data["subscriptions"] = subscriptions
     return data
 
 
-def _subscription(i: int, row: SubRow, problems: list[Problem]) -> dict[str, Any]:
+def _subscription(i: int, row: SubRow, parts: Parts, problems: list[Problem]) -> dict[str, Any]:
+    # An identifier left empty is left out, so that validation says it is required.
     values = row.values
+    path = f"data.subscriptions[{i}]"
     channel = values.get("channel") or ""
     sub: dict[str, Any] = {}
     if values.get("resource_id") is not None:
         sub["resource_id"] = values["resource_id"]
     sub["channel"] = channel
     for key in SUB_SIMPLE_KEYS:
-        if key in values:
-            sub[key] = values[key] or ""
-    if "cc_id" in values:
-        sub["cc_data"] = {"id": to_number(values["cc_id"] or "")}
-    elif "cc_phone" in values:
-        sub["cc_data"] = {"phone": values["cc_phone"] or ""}
+        if values.get(key):
+            value = values[key]
+            sub[key] = _phone(value, f"{path}.phone", parts, problems) if key == "phone" else value
+    if values.get("cc_id"):
+        sub["cc_data"] = {"id": to_number(values["cc_id"])}
+    elif values.get("cc_phone"):
+        sub["cc_data"] = {
+            "phone": _phone(values["cc_phone"], f"{path}.cc_data.phone", parts, problems)
+        }
     if values.get("status"):
         sub["status"] = values["status"]
     if values.get("priority") is not None:
@@ -152,7 +213,9 @@ def build(parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
         payload["matching"] = parts.matching.get("matching")
         for key in parts.matching_keys:
             value = parts.matching.get(key) or ""
-            if value:
+            if value and key == "phone":
+                payload[key] = _phone(value, key, parts, problems)
+            elif value:
                 payload[key] = to_number(value) if key == "field_value" else value
         if parts.matching.get("resource_id") is not None:
             payload["resource_id"] = parts.matching["resource_id"]

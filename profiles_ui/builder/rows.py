@@ -7,6 +7,7 @@ subscription row's on its channel and resource.
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from django import forms
@@ -62,12 +63,27 @@ FUNCTION_LABELS = {
 # Subscription identifier keys as form field names: cc_data.phone -> cc_phone.
 IDENTIFIER_FIELDS = {
     "email": ("Email", "you@example.com"),
-    "phone": ("Phone", "+79000000000"),
+    "phone": ("Phone", "8 900 123-45-67"),
     "provider": ("Provider", "android-firebase"),
     "subscription_id": ("Subscription ID", "device or browser token"),
     "cc_id": ("Telegram chat ID", "12345"),
-    "cc_phone": ("Phone", "+79000000000"),
+    "cc_phone": ("Phone", "8 900 123-45-67"),
 }
+
+
+PHONE_IDENTIFIERS = ("phone", "cc_phone")
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DateOrTextInput(forms.TextInput):
+    """A date picker for a date; a value it cannot show (a time, an offset, a date written
+    otherwise) stays in a text box, so that nothing typed or pasted is lost."""
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        if not value or _PLAIN_DATE.fullmatch(str(value)):
+            context["widget"]["type"] = "date"
+        return context
 
 
 def identifier_fields(channel: str) -> tuple[str, ...]:
@@ -90,6 +106,8 @@ def _profile_widget(field_type: str) -> forms.Widget:
         return forms.TextInput(attrs={"inputmode": "decimal"})
     if field_type == "tags":
         return forms.TextInput(attrs={"placeholder": "tag 1, tag 2"})
+    if field_type == "date":
+        return DateOrTextInput()
     return forms.TextInput()
 
 
@@ -104,8 +122,18 @@ def _system_field(name: str) -> forms.Field:
         return _choice(system.label, choices + [(n, n) for n in ("0", "1", "2")])
     if name == "_status":
         return _choice(system.label, [("", "—"), *((str(n), str(n)) for n in range(7))])
-    hint = "comma-separated, +country code" if name == "phones" else ""
-    return text(system.label, placeholder=system.example, help_text=hint)
+    if system.type == "date":
+        return forms.CharField(
+            label=system.label, required=False, strip=True, widget=DateOrTextInput()
+        )
+    if name == "phones":
+        return text(
+            system.label,
+            placeholder="8 900 123-45-67, +79001234567",
+            help_text="comma-separated; the country code may be left out",
+            input_type="tel",
+        )
+    return text(system.label, placeholder=system.example)
 
 
 class ProfileForm(forms.Form):
@@ -160,6 +188,15 @@ class ProfileForm(forms.Form):
     def grouped(self) -> list[tuple[str, list]]:
         return [(group, self.rows(names)) for group, names in self.groups.items()]
 
+    def function_groups(self) -> list[tuple[str, list, bool]]:
+        """(group, rows, whether its functions toggle starts open) for each group, the
+        custom fields last: the toggle opens when a function is picked or refused."""
+        groups = [*self.grouped(), ("custom", self.custom_rows())]
+        return [(group, rows, self._functions_in_use(rows)) for group, rows in groups]
+
+    def _functions_in_use(self, rows: list) -> bool:
+        return any(fn is not None and (fn.value() or fn.errors) for _, fn in rows)
+
     def custom_rows(self) -> list:
         return self.rows(self.custom)
 
@@ -187,7 +224,8 @@ def subscription_fields(
     for name in identifier_fields(channel):
         label, placeholder = IDENTIFIER_FIELDS[name]
         attrs = {"list": "push-providers"} if name == "provider" else {}
-        fields[name] = text(label, placeholder=placeholder, **attrs)
+        input_type = "tel" if name in PHONE_IDENTIFIERS else "text"
+        fields[name] = text(label, placeholder=placeholder, input_type=input_type, **attrs)
     fields["status"] = _choice(
         "Status", [("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)]
     )
@@ -225,7 +263,11 @@ class SubscriptionForm(forms.Form):
         self.channel = self._raw("channel") or "email"
         if self.channel not in CHANNELS:
             self.channel = "email"
+        if self.is_bound:
+            self._carry_over(resources)
         self.channel_label = CHANNELS[self.channel].label
+        # Rendered back as shown_channel: the next post tells a channel change by it.
+        self.shown_channel = self.channel
         choices = None
         if not resources.error:
             choices = [
@@ -238,6 +280,27 @@ class SubscriptionForm(forms.Form):
         self.fields_error = found.error
         fields, self.sub_types = subscription_fields(self.channel, choices, list(found.items))
         self.fields.update(fields)
+
+    def _carry_over(self, resources: catalog.Lookup) -> None:
+        """After the row's channel changed, keep what still applies: the phone moves between
+        `phone` and `cc_data.phone`; a resource without the new channel is let go. Status,
+        priority and categories are the same fields on every channel."""
+        shown = self._raw("shown_channel")
+        if not shown or shown == self.channel:
+            return
+        data = self.data.copy()
+        new = identifier_fields(self.channel)
+        phone = next((self._raw(key) for key in PHONE_IDENTIFIERS if self._raw(key)), "")
+        for key in PHONE_IDENTIFIERS:
+            if key in new and not self._raw(key):
+                data[self.add_prefix(key)] = phone
+        resource_id = int_or_none(self._raw("resource_id"))
+        if resource_id is not None and not resources.error:
+            fits = any(r.id == resource_id and self.channel in r.channels for r in resources.items)
+            if not fits:
+                data[self.add_prefix("resource_id")] = ""
+        data[self.add_prefix("shown_channel")] = self.channel
+        self.data = data
 
     def _raw(self, name: str) -> Any:
         if self.is_bound:

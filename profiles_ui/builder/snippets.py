@@ -7,6 +7,12 @@ from altcraft.matching import MATCHING_KEYS
 from altcraft.operations import Operation
 
 TOKEN_ENV = "ALTCRAFT_TOKEN"  # noqa: S105 - the name of a variable, not a token
+# A fresh UUID in any POSIX shell: Linux's kernel makes one, macOS has uuidgen, and Python
+# is the last resort (uuidgen is missing from many Linux images).
+REQUEST_ID_SHELL = (
+    "cat /proc/sys/kernel/random/uuid 2>/dev/null || uuidgen 2>/dev/null"
+    " || python3 -c 'import uuid; print(uuid.uuid4())'"
+)
 
 
 def curl_command(url: str, body: bytes, fmt: str, *, bearer: bool) -> str:
@@ -19,7 +25,7 @@ def curl_command(url: str, body: bytes, fmt: str, *, bearer: bool) -> str:
     lines = [
         f"curl -sS -X POST '{url}' \\",
         f"  -H 'Content-Type: {content_type}' \\",
-        '  -H "Request-ID: $(uuidgen)" \\',
+        f'  -H "Request-ID: $({REQUEST_ID_SHELL})" \\',
     ]
     if bearer:
         lines.append(f'  -H "Authorization: Bearer ${TOKEN_ENV}" \\')

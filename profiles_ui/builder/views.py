@@ -135,7 +135,9 @@ def preview(request: HtmxHttpRequest, connection: Connection, parent, _: str) ->
     form.validate()
     if request.htmx and request.htmx.target == "preview":
         # Rendered without the context processors: the fragment needs none of their queries.
-        fragment = get_template(f"{PAGE}#preview").render({"preview": _preview(form)})
+        # The phones' "will be sent as" notes beside the form follow out of band.
+        context = {"preview": _preview(form), "b": form, "oob": True}
+        fragment = get_template(f"{PAGE}#preview").render(context)
         return HttpResponse(fragment)
     return _page(request, form, show_errors=True)
 
@@ -170,6 +172,7 @@ def add_row(
     initial = {"channel": channel} if kind == "sub" else {}
     if request.htmx:
         row = form.new_row(formset, **initial)
+        focus_first_field(row)
         context = {"b": form, "row": row, "kind": kind, "total": formset.total_form_count() + 1}
         return render(request, f"{PAGE}#added_row", context)
     data = request.POST.copy()
@@ -177,7 +180,17 @@ def add_row(
     data[f"{formset.prefix}-TOTAL_FORMS"] = str(index + 1)
     for key, value in initial.items():
         data[f"{formset.prefix}-{index}-{key}"] = value
-    return _page(request, Builder(data, request.FILES, connection=connection, parent=parent))
+    form = Builder(data, request.FILES, connection=connection, parent=parent)
+    added = {"sub": form.subs, "content": form.content, "attach": form.attach}[kind]
+    focus_first_field(added.forms[index])
+    return _page(request, form)
+
+
+def focus_first_field(row) -> None:
+    """The added row's first field takes the focus (htmx honours autofocus in what it swaps
+    in, and the browser on a whole page)."""
+    first = next(name for name in row.fields if name != "DELETE")
+    row.fields[first].widget.attrs["autofocus"] = True
 
 
 def rerender(
@@ -228,7 +241,9 @@ def _fill_from_body(
         else:
             pasted.add_error(None, f"The payload could not be read: {exc}")
         return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
-    pasted = pasted or PasteForm(prefix="paste")
+    # The form now holds the payload; the paste box starts empty again (a pasted token,
+    # for one, is not shown back).
+    pasted = PasteForm(prefix="paste")
     for note in notes:
         messages.warning(request, note)
     form = Builder(data, connection=connection, parent=parent)

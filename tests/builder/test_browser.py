@@ -99,7 +99,7 @@ def test_preview_shows_problems_linked_to_their_fields(builder, screenshot):
     add_row(page, 0, "sms")
     page.locator('[name="sub-0-phone"]').fill("12345")
     problems = page.locator("#preview .problems")
-    expect(problems).to_contain_text("Subscription 1 (SMS) · Phone: not a valid E.164")
+    expect(problems).to_contain_text("Subscription 1 (SMS) · Phone: not a phone number we can read")
     expect(problems).to_contain_text("Matching · Email to look up: not a valid email address")
     screenshot("builder-preview-errors")
     problems.get_by_role("link", name="Subscription 1 (SMS) · Phone").click()
@@ -136,3 +136,103 @@ def test_keyboard_reaches_the_controls_at_phone_width(builder, screenshot):
     assert page.evaluate("document.activeElement.name") == "sub-0-resource_id"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("builder-390")
+
+
+def test_a_national_phone_is_sent_in_e164_and_shown_beside_the_field(builder, screenshot):
+    page = builder
+    page.get_by_label("Database", exact=True).select_option("1")
+    expect(page.get_by_label("Loyalty level", exact=True)).to_be_visible()
+    page.get_by_label("Email to look up", exact=True).fill("olly@example.com")
+    add_row(page, 0, "sms")
+    page.locator('[name="sub-0-phone"]').fill("8 (900) 123-45-67")
+    preview = page.locator("#preview-json")
+    expect(preview).to_contain_text('"phone":"+79001234567"')
+    expect(page.locator("#id_sub-0-phone_sent")).to_have_text("Will be sent as +79001234567")
+    expect(page.locator("#preview .problems")).to_have_count(0)
+    screenshot("builder-phone")
+
+
+def test_sms_to_whatsapp_and_back_keeps_the_phone(builder):
+    page = builder
+    add_row(page, 0, "sms")
+    page.locator('[name="sub-0-phone"]').fill("+79001234567")
+    expect(page.locator('[name="sub-0-resource_id"]')).to_have_value("1")  # all channels
+    page.wait_for_timeout(700)  # the live preview of the typing has answered
+    for channel, field in (("whatsapp", "cc_phone"), ("sms", "phone")):
+        with page.expect_response(lambda r: r.request.headers.get("hx-target") == "row-sub-0"):
+            page.locator('[name="sub-0-channel"]').select_option(channel)
+        expect(page.locator(f'[name="sub-0-{field}"]')).to_have_value("+79001234567")
+        expect(page.locator('[name="sub-0-resource_id"]')).to_have_value("1")
+    expect(page.locator("#preview-json")).to_contain_text(
+        '"resource_id":1,"channel":"sms","phone":"+79001234567"'
+    )
+
+
+def test_adding_a_row_moves_the_focus_to_its_channel(builder):
+    page = builder
+    page.get_by_role("button", name="Add Viber subscription").click()
+    expect(page.locator('[name="sub-0-channel"]')).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator('[name="sub-0-resource_id"]')).to_be_focused()
+
+
+def test_update_functions_wait_behind_their_toggle(builder):
+    page = builder
+    select = page.locator('[name="p-_fname__fn"]')
+    expect(select).to_be_hidden()
+    # The identity group is open; its fields take one Tab each, its functions one in all.
+    page.get_by_label("First name", exact=True).focus()
+    stops = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        stops.append(
+            page.evaluate("document.activeElement.name || document.activeElement.textContent")
+        )
+        if "Update functions for identity" in stops[-1]:
+            break
+    assert "Update functions for identity fields" in stops[-1]
+    assert not any(str(stop).endswith("__fn") for stop in stops)
+    page.keyboard.press("Enter")
+    expect(select).to_be_visible()
+    select.select_option("unset")
+    expect(page.locator("#preview-json")).to_contain_text('"_fname":{"action":"unset"}')
+
+
+def test_at_phone_width_a_jump_link_leads_to_the_preview(builder, screenshot):
+    page = builder
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()
+    link = page.get_by_role("link", name="Preview", exact=True)
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.locator("#preview")).to_be_in_viewport()
+    form_end = page.evaluate("document.querySelector('#builder').getBoundingClientRect().bottom")
+    preview_top = page.evaluate("document.querySelector('#preview').getBoundingClientRect().top")
+    assert 0 <= preview_top - form_end < 800  # within one screen of the form's end
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    summary = page.get_by_text("Update functions for identity fields")
+    assert summary.evaluate("e => getComputedStyle(e).wordBreak") == "normal"
+    screenshot("builder-390-preview")
+
+
+def test_on_a_wide_screen_the_preview_stays_in_view(builder):
+    page = builder
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.get_by_role("link", name="Preview", exact=True)).to_be_hidden()
+    page.get_by_label("First name", exact=True).fill("Olly")
+    expect(page.locator("#preview pre.code").first).to_contain_text("Olly")
+    # Scrolled down the form (not yet to its end), the preview is still at the window's top.
+    page.get_by_label("Database", exact=True).select_option("1")
+    expect(page.get_by_label("Loyalty level", exact=True)).to_be_visible()
+    page.get_by_label("First name", exact=True).fill("Olly")
+    page.evaluate("window.scrollTo(0, 600)")
+    page.wait_for_timeout(200)
+    form_end = page.evaluate("document.querySelector('#builder').getBoundingClientRect().bottom")
+    assert form_end > 800
+    top = page.evaluate("document.querySelector('#preview').getBoundingClientRect().top")
+    assert 0 <= top <= 20
+    # No mid-word wraps in the pretty preview.
+    style = page.evaluate(
+        "getComputedStyle(document.querySelector('#preview pre.code')).overflowWrap"
+    )
+    assert style == "normal"
