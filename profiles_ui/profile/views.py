@@ -24,6 +24,7 @@ from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import ProfileLookup
 from profiles_ui.profile import reading
 from profiles_ui.profile.changes import FIELD_PREFIX, NotSendable, plan
+from profiles_ui.profile.edit import READ_KEY
 from profiles_ui.profile.forms import DeleteForm, LookupForm
 
 PAGE = "profiles_ui/profile/profile.html"
@@ -67,7 +68,6 @@ def profile(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, PAGE, context, status=200 if found.found else 404)
 
 
-READ_KEY = "live_profiles_read"
 REMEMBERED = 5
 
 

@@ -263,7 +263,14 @@ def test_profile_link_tag_links_identifiers():
     html = Template(
         '{% load profile_links %}{% profile_link "email" "a+b@example.com" 1 %}'
     ).render(Context())
-    assert (
-        html
-        == '<a href="/profile/?email=a%2Bb%40example.com&amp;db_id=1" class="profile-link">a+b@example.com</a>'
-    )
+    url = "/profile/?email=a%2Bb%40example.com&amp;db_id=1"
+    assert html == f'<a href="{url}" class="profile-link">a+b@example.com</a>'
+
+
+def test_edit_in_the_builder_opens_profiles_update_by_profile_id_prefilled(support):
+    profile = make_profile()
+    look(support, profile_id=profile.pk)
+    html = support.get(reverse("builder"), {"live": profile.pk}).content.decode()
+    assert 'value="profiles/update" selected' in html or "profiles/update" in html
+    assert profile.pk in html
+    assert "Petrova" in html
