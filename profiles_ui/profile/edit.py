@@ -5,10 +5,17 @@ from altcraft.codec import encode_json
 from profiles_ui.http import HtmxHttpRequest
 
 READ_KEY = "live_profiles_read"
+IMPORT_KEY = "live_profile_import"
 
 
 def builder_prefill(request: HtmxHttpRequest) -> tuple[bytes, str] | None:
-    """(body, format) for the builder from the profile this user last read (?live=<id>)."""
+    """(body, format) for the builder: the profile this user last read (?live=<id>), or the
+    customer a lookup found nowhere, to import (?import=1)."""
+    if request.GET.get("import") and (wanted := request.session.get(IMPORT_KEY)):
+        kind, value = wanted["kind"], wanted["value"]
+        data = {"email": value} if kind == "email" else {"phones": [value]}
+        payload = {"db_id": wanted["db_id"], "matching": kind, kind: value, "data": data}
+        return encode_json(payload), "json"
     profile_id = request.GET.get("live")
     if not profile_id:
         return None

@@ -24,7 +24,7 @@ from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import ProfileLookup
 from profiles_ui.profile import reading
 from profiles_ui.profile.changes import FIELD_PREFIX, NotSendable, plan
-from profiles_ui.profile.edit import READ_KEY
+from profiles_ui.profile.edit import IMPORT_KEY, READ_KEY
 from profiles_ui.profile.forms import DeleteForm, LookupForm
 
 PAGE = "profiles_ui/profile/profile.html"
@@ -61,7 +61,10 @@ def profile(request: HtmxHttpRequest) -> HttpResponse:
     if found.error == 435:
         context["candidates"] = reading.candidates(request.user, identifier)
     if found.error == 404 and identifier.kind in ("email", "phone"):
-        context["import_url"] = f"{reverse('builder')}"
+        request.session[IMPORT_KEY] = {
+            "kind": identifier.kind, "value": identifier.value, "db_id": db_id,
+        }  # fmt: skip
+        context["import_url"] = f"{reverse('builder')}?import=1"
     if found.found:
         context.update(_profile_context(connection, db_id, found.profile))
         remember(request, found.profile)

@@ -274,3 +274,36 @@ def test_edit_in_the_builder_opens_profiles_update_by_profile_id_prefilled(suppo
     assert 'value="profiles/update" selected' in html or "profiles/update" in html
     assert profile.pk in html
     assert "Petrova" in html
+
+
+def test_import_this_customer_opens_the_builder_prefilled(support):
+    look(support, email="newcomer@example.com")
+    html = support.get(reverse("builder"), {"import": "1"}).content.decode()
+    assert "newcomer@example.com" in html
+    assert "profiles/import" in html
+
+
+def test_the_chain_shows_a_changed_lookup(support):
+    make_profile()
+    look(support, email="petrova@example.com")
+    assert audit.verify().held
+    from tests.console.test_audit import triggers_off
+
+    with triggers_off() as cursor:
+        cursor.execute("UPDATE profiles_ui_profilelookup SET identifier = 'someone@example.com'")
+    verdict = audit.verify()
+    assert not verdict.held
+    assert "profile lookup" in verdict.problem and "was changed" in verdict.problem
+
+
+def test_lookup_rows_cannot_be_changed_or_deleted(support):
+    from profiles_ui.models import FinalRecordError
+
+    make_profile()
+    look(support, email="petrova@example.com")
+    row = ProfileLookup.objects.get()
+    row.identifier = "x"
+    with pytest.raises(FinalRecordError):
+        row.save()
+    with pytest.raises(FinalRecordError):
+        ProfileLookup.objects.all().delete()
