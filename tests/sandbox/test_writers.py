@@ -89,3 +89,16 @@ def test_profiles_delete_answers_the_profile_id_in_data(api, ann):
 def test_unknown_profile_is_404(api):
     answer = api.post("subscriptions/list", {"db_id": 1, "profile_id": "0" * 24})
     assert answer.error == 404
+
+
+def test_the_profiles_page_shows_the_effect(api, ann, client_for):
+    from django.urls import reverse
+
+    body = {"db_id": 1, "profile_id": ann, "resource_id": 2, "channel": "email",
+            "email": "ann@example.com", "status": "suspended"}  # fmt: skip
+    assert api.post("subscriptions/set", body).error == 0
+    support = client_for("support")
+    html = support.get(reverse("sandbox:profiles")).content.decode()
+    assert ann in html and "suspended" in html
+    api.post("profiles/delete", {"db_id": 1, "matching": "profile_id", "profile_id": ann})
+    assert ann not in support.get(reverse("sandbox:profiles")).content.decode()
