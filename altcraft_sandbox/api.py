@@ -23,6 +23,7 @@ from altcraft_sandbox.changes import ItemError
 from altcraft_sandbox.context import Call
 from altcraft_sandbox.models import Token
 from altcraft_sandbox.readers import READERS
+from altcraft_sandbox.writers import WRITERS
 
 MAX_BODY = MAX_BYTES
 ACCEPTED_TYPES = {
@@ -75,7 +76,7 @@ def read_call(request: HttpRequest, body: bytes, method: str) -> tuple[Call, str
     """(call, answer format, token SHA-256), or Refused."""
     fmt = body_format(request, body)
     op = OPERATIONS.get(method)
-    if method not in OPERATIONS and method not in READERS:
+    if method not in OPERATIONS and method not in READERS and method not in WRITERS:
         raise Refused(501, f"method {method} does not exist", fmt)
     if too_large := body_size_problem(len(body)):
         raise Refused(400, too_large.message, fmt)
@@ -123,7 +124,8 @@ def handle(request: HttpRequest, body: bytes, call: Call, fmt: str, token_sha: s
             row = dedup.claim(key, request, call.method)
             try:
                 with transaction.atomic():
-                    answer = ops.run(call, body)
+                    writer = WRITERS.get(call.method)
+                    answer = writer(call) if writer else ops.run(call, body)
             except ItemError as exc:
                 answer = error_body(exc.code, exc.text)
             response = render(answer, fmt)

@@ -17,6 +17,7 @@ from altcraft_sandbox.context import (
 from altcraft_sandbox.engine import Workspace
 from altcraft_sandbox.models import Database, Profile, Resource, Subscription, Workflow
 from altcraft_sandbox.ops import single_lookup
+from altcraft_sandbox.writers import subscriptions_list
 
 SYSTEM_PROFILE_FIELDS = [
     ("email", "Email", "string"),
@@ -235,7 +236,9 @@ def profiles_get(call: Call) -> dict:
     pid = workspace.find_one(lookup, int_param(payload, "resource_id"))
     if pid is None:
         raise ItemError(404, f"no profile matches this {mode} lookup")
-    return ok(profile=profile_data(Profile.objects.get(pk=pid)))
+    profile = profile_data(Profile.objects.get(pk=pid))
+    # The documented answer carries the profile in `data`; `profile` is kept for older callers.
+    return ok(data=profile, profile=profile)
 
 
 READERS: dict[str, Callable[[Call], dict]] = {
@@ -247,4 +250,5 @@ READERS: dict[str, Callable[[Call], dict]] = {
     "resources/fields_get": resources_fields_get,
     "workflows/list": workflows_list,
     "profiles/get": profiles_get,
+    "subscriptions/list": subscriptions_list,
 }

@@ -22,7 +22,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
-from profiles_ui.models import AuditEntry, ChainCheck, PurgeLog, RecordView, Submission
+from profiles_ui.models import (
+    AuditEntry,
+    ChainCheck,
+    ProfileLookup,
+    PurgeLog,
+    RecordView,
+    Submission,
+)
 
 GENESIS = "0" * 64
 Kind = AuditEntry.Kind
@@ -44,6 +51,13 @@ HASHED: dict[str, tuple[type[Model], tuple[str, ...]]] = {
     Kind.PURGE: (
         PurgeLog,
         ("id", "ran_at", "ran_by", "older_than_days", "cutoff", "records", "first_id", "last_id"),
+    ),
+    Kind.LOOKUP: (
+        ProfileLookup,
+        (
+            "id", "username", "looked_up_at", "identifier_kind", "field_name", "identifier",
+            "connection", "db_id", "outcome",
+        ),
     ),
 }  # fmt: skip
 APPEND_ATTEMPTS = 50
@@ -89,6 +103,14 @@ def log_view(submission: Submission, user: Any) -> RecordView:
         )
         append(Kind.VIEW, view)
     return view
+
+
+def log_lookup(user: Any, **about: Any) -> ProfileLookup:
+    """Someone looked a customer up in Altcraft: the access-log row and its chain entry."""
+    with transaction.atomic():
+        lookup = ProfileLookup.objects.create(user=user, username=user.get_username(), **about)
+        append(Kind.LOOKUP, lookup)
+    return lookup
 
 
 def _row(kind: str, pk: int) -> dict[str, Any] | None:

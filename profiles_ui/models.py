@@ -189,6 +189,38 @@ class RecordView(InsertOnly):
         return f"{self.username} viewed submission {self.submission_id}"
 
 
+class ProfileLookup(InsertOnly):
+    """Someone looked a customer up in Altcraft: who, when, by which identifier, where.
+
+    The sibling of RecordView for reads that are not of a record; chained the same way.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, db_index=True)
+    looked_up_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    identifier_kind = models.CharField(max_length=16)
+    field_name = models.CharField(max_length=100, blank=True)
+    identifier = models.CharField(max_length=254, db_index=True)
+    connection = models.CharField(max_length=64)
+    db_id = models.IntegerField(null=True, blank=True)
+    # What Altcraft answered: 0 found, 404 none, 435 several, or another error code.
+    outcome = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        permissions = [
+            ("lookup_profile", "Can look profiles up in Altcraft"),
+            ("change_live_profile", "Can change profiles and subscriptions in Altcraft"),
+            ("delete_live_profile", "Can delete profiles in Altcraft"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} looked up {self.identifier_kind} {self.identifier}"
+
+
 class SavedMapping(models.Model):
     """A column mapping kept under a name, to be applied to the next file with the same columns."""
 
@@ -350,6 +382,7 @@ class AuditEntry(InsertOnly):
         RECORD = "record", "Record"
         VIEW = "view", "Record view"
         PURGE = "purge", "Purge"
+        LOOKUP = "lookup", "Profile lookup"
 
     kind = models.CharField(max_length=6, choices=Kind.choices)
     object_id = models.BigIntegerField()

@@ -24,11 +24,29 @@ RESET_SANDBOX = "altcraft_sandbox.reset_sandbox"
 VIEW_ACCESS_LOG = "profiles_ui.view_recordview"
 VIEW_PURGE_LOG = "profiles_ui.view_purgelog"
 VIEW_CHAIN_CHECKS = "profiles_ui.view_chaincheck"
+LOOKUP_PROFILE = "profiles_ui.lookup_profile"
+CHANGE_LIVE_PROFILE = "profiles_ui.change_live_profile"
+DELETE_LIVE_PROFILE = "profiles_ui.delete_live_profile"
+VIEW_LOOKUPS = "profiles_ui.view_profilelookup"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "marketer": frozenset({SUBMIT, VIEW_HISTORY}),
-    "support": frozenset({SUBMIT, VIEW_HISTORY, VIEW_ALL_HISTORY, RESEND, EXPORT}),
-    "auditor": frozenset({VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT, VIEW_CHAIN_CHECKS}),
+    "marketer": frozenset({SUBMIT, VIEW_HISTORY, LOOKUP_PROFILE, CHANGE_LIVE_PROFILE}),
+    "support": frozenset(
+        {
+            SUBMIT,
+            VIEW_HISTORY,
+            VIEW_ALL_HISTORY,
+            RESEND,
+            EXPORT,
+            LOOKUP_PROFILE,
+            CHANGE_LIVE_PROFILE,
+            DELETE_LIVE_PROFILE,
+            VIEW_LOOKUPS,
+        }
+    ),
+    "auditor": frozenset(
+        {VIEW_HISTORY, VIEW_ALL_HISTORY, EXPORT, VIEW_CHAIN_CHECKS, LOOKUP_PROFILE, VIEW_LOOKUPS}
+    ),
     "admin": frozenset(
         {
             SUBMIT,
@@ -40,6 +58,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             VIEW_ACCESS_LOG,
             VIEW_PURGE_LOG,
             VIEW_CHAIN_CHECKS,
+            LOOKUP_PROFILE,
+            CHANGE_LIVE_PROFILE,
+            DELETE_LIVE_PROFILE,
+            VIEW_LOOKUPS,
         }
     ),
 }

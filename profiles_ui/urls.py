@@ -5,6 +5,7 @@ from profiles_ui import views
 from profiles_ui.builder import views as builder
 from profiles_ui.bulk import views as bulk
 from profiles_ui.history import views as history
+from profiles_ui.profile import views as live_profile
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +29,7 @@ urlpatterns = [
     path("bulk/<int:pk>/cancel/", bulk.bulk_cancel, name="bulk_cancel"),
     path("bulk/<int:pk>/report.csv", bulk.bulk_report, name="bulk_report"),
     path("bulk/<int:pk>/retry/", bulk.bulk_retry, name="bulk_retry"),
+    path("profile/", live_profile.profile, name="profile"),
+    path("profile/change/", live_profile.profile_change, name="profile_change"),
+    path("profile/lookups/", live_profile.profile_lookups, name="profile_lookups"),
 ]

@@ -26,6 +26,7 @@ from profiles_ui.builder.payload import OPTION_FLAGS
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
 from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import Submission
+from profiles_ui.profile.edit import builder_prefill
 from profiles_ui.roles import RESEND, SUBMIT
 
 PAGE = "profiles_ui/builder/builder.html"
@@ -50,6 +51,9 @@ def builder(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         if parent is not None:
             return _fill_from_body(request, parent.request_body.encode(), parent.format, parent)
+        # The live profile page's "Edit in the builder" (profiles_ui/profile/edit.py).
+        if (live := builder_prefill(request)) is not None:
+            return _fill_from_body(request, *live, None)
         return _page(request, Builder(connection=active_connection(request.session)))
     action, _, argument = request.POST.get("action", "preview").partition(":")
     if request.htmx and request.htmx.target == "preview":

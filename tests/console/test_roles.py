@@ -61,6 +61,9 @@ ROUTES: dict[str, Route] = {
     "bulk_stop_check": Route(
         allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
     ),
+    "profile": Route(),
+    "profile_change": Route(allowed=SUBMIT, method="post", redirects_to="/profile/"),
+    "profile_lookups": Route(allowed=READ_ALL),
     "sandbox:index": Route(allowed=READ_ALL),
     "sandbox:databases": Route(allowed=READ_ALL),
     "sandbox:resources": Route(allowed=READ_ALL),
