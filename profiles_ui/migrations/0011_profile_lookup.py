@@ -41,7 +41,7 @@ def uninstall(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profiles_ui", "0009_audit_chain"),
+        ("profiles_ui", "0010_batch_phone_region"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
