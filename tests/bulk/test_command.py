@@ -161,9 +161,10 @@ def test_invalid_rows_exit_1_and_are_written_with_their_column(list_file, out_di
     invalid = Path(run.result["invalid_rows"])
     lines = list(csv.reader(io.StringIO(invalid.read_text(encoding="utf-8-sig"))))
     assert len(lines) == 2
+    assert lines[0][:3] == ["row", "identifier", "problems"]
     assert lines[1][0] == "3"
-    assert "email: not a valid email address" in lines[1][1]
-    assert "loyalty_level: must be an integer" in lines[1][1]
+    assert "email: not a valid email address" in lines[1][2]
+    assert "loyalty_level: must be an integer" in lines[1][2]
     assert "not-an-email" in lines[1]
     # The customers' data: for the account that ran the import only.
     assert stat.S_IMODE(invalid.stat().st_mode) == 0o600
@@ -260,7 +261,7 @@ def test_phone_region_is_accepted(list_file, out_dir):
         ({"--phone-region": "XX"}, "--phone-region: 'XX' is not a region phonenumbers knows"),
         ({"--matching": "phone"}, "--matching: Map a column to phones: phone matching needs it."),
         ({"FILE": "missing.csv"}, "FILE: "),
-        ({"FILE": "list.xlsx"}, "FILE: Choose a .csv or .jsonl file"),
+        ({"FILE": "list.xlsx"}, "FILE: Choose a .csv, .jsonl or .json file"),
         ({"--out": "no-such-folder"}, "--out: "),
         (
             {"--workflow-id": "99"},
