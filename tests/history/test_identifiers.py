@@ -44,8 +44,14 @@ def search(client, text, match="exact"):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "text",
-    ["olga.petrova@example.com", "+79001234567", "8 900 123-45-67", "+79005550000",
-     "a81c264a938b475", "12345"],
+    [
+        "olga.petrova@example.com",
+        "+79001234567",
+        "8 900 123-45-67",
+        "+79005550000",
+        "a81c264a938b475",
+        "12345",
+    ],
 )
 def test_each_identifier_kind_is_found_exactly(client_for, make_user, text):
     wanted = record(make_user, PAYLOAD)
@@ -55,7 +61,9 @@ def test_each_identifier_kind_is_found_exactly(client_for, make_user, text):
 @pytest.mark.django_db
 def test_batch_rows_and_answer_profile_ids_are_indexed_with_their_row(client_for, make_user):
     batch = record(make_user, BATCH, "profiles/import_batch")
-    services.finalise(batch, state="succeeded", results=[{"profile_id": "p-a"}, {"profile_id": "p-b"}])
+    services.finalise(
+        batch, state="succeeded", results=[{"profile_id": "p-a"}, {"profile_id": "p-b"}]
+    )
     rows = set(Identifier.objects.filter(submission=batch).values_list("row", "kind", "value"))
     assert (1, "email", "second@example.com") in rows
     assert (1, "profile_id", "p-b") in rows
@@ -89,5 +97,7 @@ def test_identifier_rows_cannot_be_changed(make_user):
 @pytest.mark.django_db
 def test_timeline_holds_a_batch_row(client_for, make_user):
     batch = record(make_user, BATCH, "profiles/import_batch")
-    response = client_for("support").get(reverse("history_timeline"), {"email": "first@example.com"})
+    response = client_for("support").get(
+        reverse("history_timeline"), {"email": "first@example.com"}
+    )
     assert record_ids(response) == [batch.pk]
