@@ -420,3 +420,30 @@ class ChainCheck(InsertOnly):
 
     def __str__(self) -> str:
         return f"Chain check {self.checked_at:%Y-%m-%d %H:%M}: {'held' if self.held else 'broken'}"
+
+
+class Identifier(InsertOnly):
+    """A customer identifier a record carries, normalised: what search and the timeline use.
+
+    Derived from the record's body and answer and written in the same transaction; insert-only
+    like the record itself, so what the history finds cannot be changed silently.
+    """
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, related_name="identifier_rows", db_index=False
+    )
+    row = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Index in a batch's data; empty for a single request."
+    )
+    kind = models.CharField(max_length=16)
+    value = models.CharField(max_length=254)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["value", "submission"], name="identifier_value"),
+            models.Index(fields=["submission", "row"], name="identifier_record_row"),
+        ]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value} (record {self.submission_id}, row {self.row})"

@@ -19,11 +19,12 @@ from altcraft.client import (
     AltcraftResponse,
     TransportError,
 )
-from altcraft.codec import encode_json, encode_xml
+from altcraft.codec import decode, encode_json, encode_xml
 from altcraft.formats import int_or_none
 from profiles_ui import audit
 from profiles_ui.connections import Connection, get_connection
-from profiles_ui.models import Submission
+from profiles_ui.history import identifiers as found
+from profiles_ui.models import Identifier, Submission
 from profiles_ui.roles import user_role
 
 _clients: dict[tuple[str, str], AltcraftClient] = {}
@@ -94,6 +95,7 @@ def submit(
         parent=parent,
         reason=reason,
         request_id=request_id,
+        payload=payload,
     )
     return deliver(record, connection)
 
@@ -146,8 +148,12 @@ def record_pending(
     parent: Submission | None = None,
     reason: str = "",
     request_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> Submission:
     """The trace that exists before anything leaves: who, where, what, and its Request-ID.
+
+    Every customer identifier the request carries is indexed with it, in the same transaction;
+    `payload` is the body as a dict where the caller has it, else the body is read.
 
     A Request-ID is used once: a form posted twice (a double click, a reload) carries the same
     one, and the second post gets the first post's record instead of sending again.
@@ -155,7 +161,7 @@ def record_pending(
     request_id = request_id or uuid.uuid4()
     try:
         with transaction.atomic():
-            return Submission.objects.create(
+            record = Submission.objects.create(
                 user=user,
                 username=user.get_username(),
                 role=user_role(user),
@@ -170,11 +176,37 @@ def record_pending(
                 reason=reason,
                 **about,
             )
+            if payload is None:
+                payload = payload_of(body, fmt, operation)
+            index_identifiers(record, found.found_in(payload), found.phone_region(connection))
+            return record
     except IntegrityError:
         earlier = Submission.objects.filter(request_id=request_id).first()
         if earlier is None:
             raise
         raise AlreadySent(earlier) from None
+
+
+def payload_of(body: bytes, fmt: str, operation: str) -> dict[str, Any]:
+    """A recorded body as a dict, for its identifiers; {} when it cannot be read."""
+    try:
+        return decode(body, fmt, operation=operation)
+    except Exception:  # noqa: BLE001 - an unreadable body has no identifiers to index
+        return {}
+
+
+# Rows per INSERT: a 10,000-profile chunk carries some 30,000 identifiers.
+IDENTIFIER_BATCH = 5_000
+
+
+def index_identifiers(record: Submission, raw: Any, region: str) -> int:
+    """Write a record's identifiers (normalised, each once); the caller holds the transaction."""
+    rows = [
+        Identifier(submission_id=record.pk, row=row, kind=kind, value=value)
+        for row, kind, value in found.normalised(raw, region)
+    ]
+    Identifier.objects.bulk_create(rows, batch_size=IDENTIFIER_BATCH)
+    return len(rows)
 
 
 class AlreadySent(Exception):  # noqa: N818 - a condition, not a failure
@@ -262,6 +294,10 @@ def finalise(record: Submission, **fields: Any) -> Submission:
         )
         if updated != 1:
             raise RuntimeError(f"Submission {record.pk} was already final")
+        # The request's own profile_id was indexed with it; only what the answer adds is new.
+        new_id = fields.get("profile_id") if fields.get("profile_id") != record.profile_id else None
+        answer = found.found_in({}, fields.get("results"), new_id)
+        index_identifiers(record, answer, found.phone_region(get_connection(record.connection)))
         audit.append(audit.Kind.RECORD, record, body_sha256=bodies)
     # Set in memory rather than reloading: a batch chunk's body can be 10 MB.
     for name, value in fields.items():

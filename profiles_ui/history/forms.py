@@ -10,10 +10,12 @@ from django.core.validators import MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from altcraft import formats
 from altcraft.operations import OPERATIONS
 from profiles_ui import roles
-from profiles_ui.connections import all_connections
-from profiles_ui.models import Submission
+from profiles_ui.connections import all_connections, get_connection
+from profiles_ui.history import identifiers as found
+from profiles_ui.models import Identifier, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
 # of every matching row, and nobody pages through ten thousand records anyway.
@@ -29,10 +31,35 @@ def visible_records(user: AbstractBaseUser) -> QuerySet[Submission]:
     return records
 
 
-def search_condition(text: str) -> Q:
-    """One box for email, phone, profile_id or Request-ID; each column has its own index."""
+# Below this many characters a substring search would match nearly everything (and pg_trgm
+# has no trigram to use): it is searched as a prefix instead.
+SUBSTRING_MIN = 3
+MATCHES = [("contains", "Contains"), ("prefix", "Starts with"), ("exact", "Exactly")]
+
+
+def identifier_matches(text: str, match: str = "exact", region: str = "") -> QuerySet[Identifier]:
+    """Identifier rows whose normalised value matches what was typed, as it was typed or
+    normalised (a lower-cased email, a phone's E.164 form)."""
+    values = found.search_forms(text, region or formats.DEFAULT_PHONE_REGION)
+    if match == "contains" and min(map(len, values), default=0) < SUBSTRING_MIN:
+        match = "prefix"
+    condition = Q(pk__in=[])
+    for value in values:
+        if match == "exact":
+            condition |= Q(value=value)
+        elif match == "prefix":
+            condition |= Q(value__startswith=value)
+        else:
+            condition |= Q(value__contains=value)
+    return Identifier.objects.filter(condition)
+
+
+def search_condition(text: str, match: str = "exact", region: str = "") -> Q:
+    """One box for any identifier a record carries, or a Request-ID."""
     text = text.strip()
-    condition = Q(email=text) | Q(phone=text) | Q(profile_id=text)
+    hits = identifier_matches(text, match, region).values("submission_id")
+    # Records written before identifiers were indexed are still found by their own columns.
+    condition = Q(pk__in=hits) | Q(email=text) | Q(phone=text) | Q(profile_id=text)
     if "@" in text and text.lower() != text:
         condition |= Q(email=text.lower())
     with contextlib.suppress(ValueError):
@@ -49,9 +76,13 @@ class HistoryFilterForm(forms.Form):
         label="Search",
         required=False,
         max_length=254,
-        help_text="Email, phone, profile_id or Request-ID, exactly as sent.",
+        help_text=(
+            "Any email, phone, profile_id, subscription or matching value a record carries, "
+            "batch rows included, or a Request-ID. Phones match as written locally or in E.164."
+        ),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
+    match = forms.ChoiceField(label="Match", required=False, choices=MATCHES)
     state = forms.ChoiceField(
         label="State", required=False, choices=[("", "Any state"), *Submission.State.choices]
     )
@@ -114,7 +145,10 @@ class HistoryFilterForm(forms.Form):
         if data.get("date_to") and data["date_to"] < date.max:  # the last day has no end
             records = records.filter(created_at__lt=start_of(data["date_to"] + timedelta(days=1)))
         if data.get("q"):
-            records = records.filter(search_condition(data["q"]))
+            connection = get_connection(data["connection"]) if data.get("connection") else None
+            region = found.phone_region(connection)
+            match = data.get("match") or "contains"
+            records = records.filter(search_condition(data["q"], match, region))
         return records
 
     def query_string(self, **cursor: int) -> str:
@@ -149,8 +183,14 @@ class TimelineForm(forms.Form):
         return cleaned
 
     def filter(self, records: QuerySet[Submission]) -> QuerySet[Submission]:
+        """Every record carrying the identifier, batch rows included."""
         key, value = self.cleaned_data["key"], self.cleaned_data["value"]
-        return records.filter(**{key: value})
+        hits = self.rows().values("submission_id")
+        return records.filter(Q(pk__in=hits) | Q(**{key: value}))
+
+    def rows(self) -> QuerySet[Identifier]:
+        """The identifier rows naming this customer: which row of each record is theirs."""
+        return identifier_matches(self.cleaned_data["value"], "exact")
 
 
 class ResendForm(forms.Form):

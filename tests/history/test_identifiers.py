@@ -1,0 +1,103 @@
+"""Every identifier a record carries is indexed and found: exact, prefix, substring."""
+
+import pytest
+from django.db import connection as db
+from django.urls import reverse
+
+from profiles_ui import services
+from profiles_ui.connections import get_connection
+from profiles_ui.models import Identifier
+from tests.helpers import record_ids
+
+PAYLOAD = {
+    "db_id": 1,
+    "matching": "email",
+    "email": "Olga.Petrova@Example.com",
+    "data": {
+        "phones": ["8 900 123-45-67"],
+        "subscriptions": [
+            {"channel": "sms", "phone": "+79005550000"},
+            {"channel": "push", "subscription_id": "a81c264a938b475"},
+            {"channel": "telegram_bot", "cc_data": {"id": 12345}},
+        ],
+    },
+}
+BATCH = {"db_id": 1, "data": [{"email": "first@example.com"}, {"email": "second@example.com"}]}
+
+
+def record(make_user, payload, operation="profiles/import"):
+    return services.record_pending(
+        user=make_user("support", "writer"),
+        connection=get_connection("sandbox"),
+        operation=operation,
+        body=services.request_body(payload, "json", get_connection("sandbox")),
+        fmt="json",
+        about=services.identifiers(payload),
+        payload=payload,
+    )
+
+
+def search(client, text, match="exact"):
+    return record_ids(client.get(reverse("history"), {"q": text, "match": match}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "olga.petrova@example.com",
+        "+79001234567",
+        "8 900 123-45-67",
+        "+79005550000",
+        "a81c264a938b475",
+        "12345",
+    ],
+)
+def test_each_identifier_kind_is_found_exactly(client_for, make_user, text):
+    wanted = record(make_user, PAYLOAD)
+    assert search(client_for("support"), text) == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_batch_rows_and_answer_profile_ids_are_indexed_with_their_row(client_for, make_user):
+    batch = record(make_user, BATCH, "profiles/import_batch")
+    services.finalise(
+        batch, state="succeeded", results=[{"profile_id": "p-a"}, {"profile_id": "p-b"}]
+    )
+    rows = set(Identifier.objects.filter(submission=batch).values_list("row", "kind", "value"))
+    assert (1, "email", "second@example.com") in rows
+    assert (1, "profile_id", "p-b") in rows
+    assert search(client_for("support"), "second@example.com") == [batch.pk]
+
+
+@pytest.mark.django_db
+def test_prefix_finds_email_and_phone(client_for, make_user):
+    wanted = record(make_user, PAYLOAD)
+    client = client_for("support")
+    assert search(client, "olga.pet", "prefix") == [wanted.pk]
+    assert search(client, "+7900123", "prefix") == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_substring_finds_partial_text(client_for, make_user):
+    wanted = record(make_user, PAYLOAD)
+    assert search(client_for("support"), "petrova", "contains") == [wanted.pk]
+    assert db.vendor in ("sqlite", "postgresql")
+
+
+@pytest.mark.django_db
+def test_identifier_rows_cannot_be_changed(make_user):
+    from django.db import DatabaseError, transaction
+
+    record(make_user, PAYLOAD)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Identifier.objects.update(value="changed")
+
+
+@pytest.mark.django_db
+def test_timeline_holds_a_batch_row(client_for, make_user):
+    batch = record(make_user, BATCH, "profiles/import_batch")
+    response = client_for("support").get(
+        reverse("history_timeline"), {"email": "first@example.com"}
+    )
+    assert record_ids(response) == [batch.pk]
