@@ -109,6 +109,7 @@ def test_a_deleted_record_is_named(user):
     record = chained_record(user)
     chained_record(user, "bob@example.com")
     with triggers_off() as cursor:
+        cursor.execute("DELETE FROM profiles_ui_identifier WHERE submission_id = %s", [record.pk])
         cursor.execute("DELETE FROM profiles_ui_submission WHERE id = %s", [record.pk])
     assert f"record {record.pk} was removed" in problem()
 
@@ -156,6 +157,7 @@ def test_entries_removed_after_the_last_check_are_named(user):
     call_command("verify_history")
     with triggers_off() as cursor:
         cursor.execute("DELETE FROM profiles_ui_auditentry WHERE object_id = %s", [last.pk])
+        cursor.execute("DELETE FROM profiles_ui_identifier WHERE submission_id = %s", [last.pk])
         cursor.execute("DELETE FROM profiles_ui_submission WHERE id = %s", [last.pk])
     assert "entries after it were removed" in problem()
 
