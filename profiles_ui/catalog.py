@@ -13,7 +13,7 @@ from typing import Any
 from django.core.cache import cache
 
 from altcraft.channels import CHANNELS
-from altcraft.formats import int_or_none
+from altcraft.formats import int_or_none, positive_int_problem
 from profiles_ui import services
 from profiles_ui.connections import Connection
 
@@ -154,7 +154,7 @@ def _fields(rows: list[dict]) -> list[FieldInfo]:
 
 def database_fields(connection: Connection, db_id: int | None) -> Lookup[FieldInfo]:
     """The database's custom fields (system fields are known from the contract)."""
-    if not db_id:
+    if positive_int_problem(db_id):  # no ID Altcraft could hold: nothing to ask about
         return Lookup()
 
     def load() -> list[FieldInfo]:
@@ -193,7 +193,7 @@ def resources(connection: Connection) -> Lookup[Resource]:
 def resource_fields(
     connection: Connection, resource_id: int | None, channel: str
 ) -> Lookup[FieldInfo]:
-    if not resource_id or channel not in CHANNELS:
+    if positive_int_problem(resource_id) or channel not in CHANNELS:
         return Lookup()
 
     def load() -> list[FieldInfo]:

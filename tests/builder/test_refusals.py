@@ -34,6 +34,14 @@ def test_a_priority_beyond_32_bits_is_refused_on_its_field(marketer):
     assert "Priority: must be an integer from 0 to 2,147,483,647" in html
 
 
+@pytest.mark.parametrize("field", ["sub-0-resource_id", "t-db_id"])
+def test_an_id_beyond_32_bits_is_named_and_not_looked_up(marketer, field):
+    row = {**sms_row(), "sub-TOTAL_FORMS": "1", field: str(2**70)}
+    response = marketer.post(URL, form(**row), HTTP_HX_TARGET="preview", **HX)
+    assert response.status_code == 200
+    assert "Not ready to send" in response.content.decode()
+
+
 def test_two_thousand_rows_make_twenty_and_say_so(marketer):
     rows = {k: v for i in range(20) for k, v in sms_row(i).items()}
     response = marketer.post(
