@@ -21,9 +21,12 @@ from django.test import Client
 from django.urls import reverse
 from hypothesis import strategies as st
 
+from altcraft.channels import CHANNELS
 from altcraft.codec import decode, decode_response, detect_format, encode_xml
 from altcraft.operations import OPERATIONS
 from altcraft_sandbox import seed
+from profiles_ui import catalog
+from profiles_ui.connections import get_connection
 from profiles_ui.models import Batch, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,3 +351,21 @@ def post_form(client: Client, url: str, fields: dict[str, str], **headers: str):
 def get_query(client: Client, url: str, params: dict[str, str]):
     query = form_body(params).decode()
     return client.get(f"{url}?{query}")
+
+
+FIELD_TYPES = ["string", "int", "float", "bool", "date", "tags", "object", "arr_object"]
+
+
+def prime_every_field_type(resource_fields: dict | None = None) -> None:
+    """Reference data as a seeded account would answer it, with a custom field of each type
+    (f_string, f_int, ...), so that fuzzing reaches every kind of input with no HTTP call."""
+    catalog.prime(
+        get_connection("sandbox"),
+        databases=[catalog.Database(1, "Clients")],
+        database_fields={
+            1: [catalog.FieldInfo(f"f_{kind}", f"A {kind}", kind) for kind in FIELD_TYPES]
+        },
+        resources=[catalog.Resource(1, "Everything", tuple(CHANNELS))],
+        resource_fields=resource_fields or {},
+        workflows=[catalog.Workflow(1, "Welcome", 1, True, ())],
+    )

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from altcraft.channels import CHANNELS
 from profiles_ui import catalog
-from profiles_ui.connections import get_connection
-from tests.helpers import odd_text, post_form
+from tests.helpers import odd_text, post_form, prime_every_field_type
 
 pytestmark = pytest.mark.django_db
 URL = "/builder/"
@@ -22,7 +21,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 OPERATIONS = ["profiles/import", "profiles/update", "profiles/add", "workflows/import_and_start"]
-CUSTOM_TYPES = ["string", "int", "float", "bool", "date", "tags", "object", "arr_object"]
 
 
 @pytest.fixture
@@ -31,18 +29,11 @@ def marketer(client_for, settings):
     settings.ALTCRAFT_RETRIES = 0  # what is not primed is looked up once, and fails at once
     settings.SANDBOX_BASE_URL = "http://127.0.0.1:9/sandbox/api/"
     cache.clear()
-    catalog.prime(
-        get_connection("sandbox"),
-        databases=[catalog.Database(1, "Clients")],
-        database_fields={
-            1: [catalog.FieldInfo(f"f_{kind}", f"A {kind}", kind) for kind in CUSTOM_TYPES]
-        },
-        resources=[catalog.Resource(1, "Everything", tuple(CHANNELS))],
+    prime_every_field_type(
         resource_fields={
             (1, channel): [catalog.FieldInfo("_ad_track", "Ad tracking", "bool")]
             for channel in CHANNELS
-        },
-        workflows=[catalog.Workflow(1, "Welcome", 1, True, ())],
+        }
     )
     yield client_for("marketer")
     cache.clear()

@@ -10,11 +10,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from altcraft.channels import CHANNELS
-from profiles_ui import catalog
-from profiles_ui.connections import get_connection
 from profiles_ui.models import Batch
-from tests.helpers import get_query, odd_text, post_form
+from tests.helpers import get_query, odd_text, post_form, prime_every_field_type
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 FUZZ = settings(
@@ -22,7 +19,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-CUSTOM_TYPES = ["string", "int", "float", "bool", "date", "tags", "object", "arr_object"]
 
 
 @pytest.fixture
@@ -31,16 +27,7 @@ def marketer(client_for, settings):
     settings.ALTCRAFT_RETRIES = 0
     settings.SANDBOX_BASE_URL = "http://127.0.0.1:9/sandbox/api/"
     cache.clear()
-    catalog.prime(
-        get_connection("sandbox"),
-        databases=[catalog.Database(1, "Clients")],
-        database_fields={
-            1: [catalog.FieldInfo(f"f_{kind}", f"A {kind}", kind) for kind in CUSTOM_TYPES]
-        },
-        resources=[catalog.Resource(1, "Everything", tuple(CHANNELS))],
-        resource_fields={},
-        workflows=[catalog.Workflow(1, "Welcome", 1, True, ())],
-    )
+    prime_every_field_type()
     yield client_for("marketer")
     cache.clear()
 
