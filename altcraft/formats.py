@@ -159,7 +159,7 @@ def normalise_phone(text: str, region: str | None = DEFAULT_PHONE_REGION) -> str
 
 def date_problem(value: object) -> str | None:
     """RFC 3339, plus the short forms the user guide shows (2001-12-31, 2001-12-31T00:00+03:00)."""
-    message = "not an RFC 3339 date (e.g. 2001-12-31 or 2001-12-31T23:59:59+03:00)"
+    message = "not a date; expected like 2001-12-31 or 2001-12-31T23:59:59+03:00"
     if not isinstance(value, str):
         return message
     m = _DATE.fullmatch(value)

@@ -413,7 +413,7 @@ class Builder:
     def _mark(self, problem: Any, where: tuple[str, int | None, str | None]) -> None:
         section, index, name = where
         form = self._form_at(section, index)
-        message = plain_words(problem.message)
+        message = problem.message
         if form is None:
             self.target.add_error(None, f"{problem.path or 'Request'}: {message}")
         elif name in form.fields:
@@ -449,14 +449,6 @@ class Builder:
                     anchor, label = form[name].auto_id, f"{title} · {form[name].label}"
                 found += [(anchor, label, str(error)) for error in errors]
         return found
-
-
-_RFC_3339_DATE = re.compile(r"not an RFC 3339 date \(e\.g\. (.*)\)")
-
-
-def plain_words(message: str) -> str:
-    """A contract message as the page says it: dates are dates, not a standard's name."""
-    return _RFC_3339_DATE.sub(r"not a date; expected like \1", message)
 
 
 def _with_defaults(data: Any, connection: Connection) -> Any:

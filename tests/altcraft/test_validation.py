@@ -205,7 +205,7 @@ def test_batch_data_must_be_a_non_empty_list_of_objects():
     ]
 
 
-NOT_A_DATE = "not an RFC 3339 date (e.g. 2001-12-31 or 2001-12-31T23:59:59+03:00)"
+NOT_A_DATE = "not a date; expected like 2001-12-31 or 2001-12-31T23:59:59+03:00"
 
 
 @pytest.mark.parametrize(
