@@ -348,3 +348,11 @@ def test_as_cron_runs_it_the_exit_status_and_last_line_are_the_process_own(
     missing = manage(settings, "bulk_import", list_file(csv_bytes(people(1))), "--db-id", "1")
     assert missing.returncode == 2
     assert "the following arguments are required: --connection, --operation" in missing.stderr
+
+
+def test_phone_region_reads_national_numbers_of_that_country(list_file, out_dir):
+    rows = [["ann@example.com", "Ann", "1", "020 7946 0958"]]
+    run = bulk_import(list_file(csv_bytes(rows)), *target(out_dir, "--phone-region", "GB"))
+    assert run.code == 0, run.err
+    assert Batch.objects.get().phone_region == "GB"
+    assert Profile.objects.get(email="ann@example.com").fields["phones"] == ["+442079460958"]

@@ -14,7 +14,6 @@ from typing import Any
 import phonenumbers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
-from django.core.exceptions import FieldDoesNotExist
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection as db_connection
@@ -193,7 +192,7 @@ class Command(BaseCommand):
         for name in ("matching", "field_name"):
             if options[name] is not None:
                 data[name] = options[name]
-        if region and "phone_region" in unbound.fields:
+        if region:
             data["phone_region"] = region
         form = MappingForm(
             data, batch=batch, custom=custom.items, resources=resources.items, saved=saved
@@ -206,8 +205,6 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 mapping.apply_options(batch, form.cleaned_data, custom.items, user)
-                if region and "phone_region" not in form.fields and _has_field("phone_region"):
-                    Batch.objects.filter(pk=batch.pk).update(phone_region=region)
                 tasks.start_check(batch)
         except check.BatchError as exc:
             raise CommandError(f"Batch {batch.pk}: {exc}.", returncode=1) from None
@@ -393,14 +390,6 @@ def _form_errors(form, notes: list[str] = ()) -> str:
             )
         lines += [f"{where}: {error}" for error in errors]
     return "\n".join(lines + list(notes))
-
-
-def _has_field(name: str) -> bool:
-    try:
-        Batch._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
 
 
 # --- Files -----------------------------------------------------------------------------------
