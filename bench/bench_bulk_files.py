@@ -87,7 +87,7 @@ def run_case(path: Path, processes: int) -> None:
         ],
         {"address": "object"},
     )
-    rules = Rules(info, mapper, "json", {"address": "object"}, "email", None, True, False)
+    rules = Rules(info, mapper, "json", {"address": "object"}, "email", None, True, False, "RU")
     started = time.perf_counter()
     rows = valid = 0
     for block in check_blocks(read_records(path, info), rules, processes=processes):

@@ -440,7 +440,11 @@ class Identifier(InsertOnly):
 
     class Meta:
         indexes = [
-            models.Index(fields=["value", "submission"], name="identifier_value"),
+            # Equality and prefix search; pattern ops serve LIKE 'x%' under any collation on
+            # PostgreSQL (SQLite ignores them). Substring search has pg_trgm's index (0012).
+            models.Index(
+                fields=["value"], name="identifier_value", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["submission", "row"], name="identifier_record_row"),
         ]
         default_permissions = ("view",)

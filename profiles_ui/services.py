@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db import connection as database
 from django.utils import timezone
 
 from altcraft.client import (
@@ -149,11 +150,13 @@ def record_pending(
     reason: str = "",
     request_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
+    found_rows: list[found.Found] | None = None,
 ) -> Submission:
     """The trace that exists before anything leaves: who, where, what, and its Request-ID.
 
-    Every customer identifier the request carries is indexed with it, in the same transaction;
-    `payload` is the body as a dict where the caller has it, else the body is read.
+    Every customer identifier the request carries is indexed with it, in the same transaction:
+    `found_rows` where the caller has them normalised (a bulk chunk's, found by its check),
+    else from `payload`, the body as a dict where the caller has it, else from the body read.
 
     A Request-ID is used once: a form posted twice (a double click, a reload) carries the same
     one, and the second post gets the first post's record instead of sending again.
@@ -176,9 +179,13 @@ def record_pending(
                 reason=reason,
                 **about,
             )
-            if payload is None:
-                payload = payload_of(body, fmt, operation)
-            index_identifiers(record, found.found_in(payload), found.phone_region(connection))
+            if found_rows is None:
+                if payload is None:
+                    payload = payload_of(body, fmt, operation)
+                found_rows = found.normalised(
+                    found.found_in(payload), found.phone_region(connection)
+                )
+            write_identifiers(record, found_rows)
             return record
     except IntegrityError:
         earlier = Submission.objects.filter(request_id=request_id).first()
@@ -195,17 +202,33 @@ def payload_of(body: bytes, fmt: str, operation: str) -> dict[str, Any]:
         return {}
 
 
-# Rows per INSERT: a 10,000-profile chunk carries some 30,000 identifiers.
-IDENTIFIER_BATCH = 5_000
-
-
 def index_identifiers(record: Submission, raw: Any, region: str) -> int:
-    """Write a record's identifiers (normalised, each once); the caller holds the transaction."""
-    rows = [
-        Identifier(submission_id=record.pk, row=row, kind=kind, value=value)
-        for row, kind, value in found.normalised(raw, region)
-    ]
-    Identifier.objects.bulk_create(rows, batch_size=IDENTIFIER_BATCH)
+    """Normalise and write a record's identifiers; the caller holds the transaction."""
+    return write_identifiers(record, found.normalised(raw, region))
+
+
+def write_identifiers(record: Submission, rows: list[found.Found]) -> int:
+    """Write normalised identifier rows of a record; the caller holds the transaction.
+
+    On PostgreSQL by COPY: a 10,000-profile chunk carries some 30,000, and COPY writes them in
+    a fraction of the time of INSERTs (bench_bulk).
+    """
+    if database.vendor != "postgresql":
+        Identifier.objects.bulk_create(
+            [
+                Identifier(submission_id=record.pk, row=row, kind=kind, value=value)
+                for row, kind, value in rows
+            ],
+            batch_size=5_000,
+        )
+        return len(rows)
+    table = Identifier._meta.db_table
+    with (
+        database.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} (submission_id, row, kind, value) FROM STDIN") as copy,
+    ):
+        for row, kind, value in rows:
+            copy.write_row((record.pk, row, kind, value))
     return len(rows)
 
 

@@ -26,6 +26,7 @@ from itertools import batched
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Sum
@@ -45,6 +46,7 @@ from profiles_ui.bulk.files import (
     UnreadableFile,
     chunk_body_path,
     chunk_folder,
+    chunk_identifiers_path,
     file_info,
     parse_records,
     read_records,
@@ -53,6 +55,7 @@ from profiles_ui.bulk.files import (
 from profiles_ui.bulk.mapping import Mapper, Problems, column_of, mapper_for, mapping_problems
 from profiles_ui.bulk.report import failed_rows
 from profiles_ui.connections import get_connection
+from profiles_ui.history import identifiers as found
 from profiles_ui.history.exports import neutralise
 from profiles_ui.models import Batch, BatchChunk
 
@@ -76,6 +79,7 @@ class Rules:
     field_name: str | None
     allow_functions: bool
     allow_keep_value: bool
+    phone_region: str  # the connection's: how the history normalises phones
 
 
 def problems_of(
@@ -88,7 +92,7 @@ def problems_of(
     """
     if NOT_AN_OBJECT in profile:
         return {"": [profile[NOT_AN_OBJECT]]}
-    found = validate_profile(
+    invalid = validate_profile(
         profile,
         batch=True,
         custom_field_types=rules.custom_field_types,
@@ -99,7 +103,7 @@ def problems_of(
         allow_keep_value=rules.allow_keep_value,
     )
     problems: Problems = dict(cells) if cells else {}
-    for problem in found:
+    for problem in invalid:
         column = column_of(problem.path, origin)
         if cells and column in cells:
             continue
@@ -125,6 +129,9 @@ class CheckedBlock(NamedTuple):
     numbers: list[int]  # of the valid rows
     identifiers: list[str]  # the valid profiles' identifiers, for the report
     items: list[bytes]  # the valid profiles, encoded as they go into a chunk's body
+    # The valid profiles' identifiers as the history indexes them: (kind, value) pairs each.
+    # Found here, in the check's processes, so that sending only writes them.
+    found: list[list[tuple[str, str]]]
     # (number, problems, row, identifier)
     invalid: list[tuple[int, dict[str, list[str]], dict[str, Any], str]]
     converted: list[dict[str, Any]]  # the first valid rows with converted cells
@@ -132,8 +139,8 @@ class CheckedBlock(NamedTuple):
 
 def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBlock:
     """Parse, map, validate and encode a block of read_records' records."""
-    block = CheckedBlock(len(records), [], [], [], [], [])
-    mapper, fmt = rules.mapper, rules.fmt
+    block = CheckedBlock(len(records), [], [], [], [], [], [])
+    mapper, fmt, region = rules.mapper, rules.fmt, rules.phone_region
     for number, row in parse_records(records, rules.file):
         profile, origin, cells = mapper.map(row)
         if problems := problems_of(rules, profile, origin, cells):
@@ -144,6 +151,8 @@ def check_block(rules: Rules, records: tuple[tuple[int, str], ...]) -> CheckedBl
         block.numbers.append(number)
         block.identifiers.append(mapper.identifier(profile))
         block.items.append(encode_item(profile, fmt))
+        raw = found.in_profile(profile, None, rules.field_name)
+        block.found.append([(kind, value) for _, kind, value in found.normalised(raw, region)])
     return block
 
 
@@ -247,6 +256,7 @@ class _Plan:
 
     rows: list[int]
     identifiers: list[str]
+    found: list[list[tuple[str, str]]]
     offset: int = 0  # position of rows[0] in the stream of valid profiles
 
 
@@ -336,7 +346,7 @@ def check(batch: Batch) -> Batch:
     remove_chunk_bodies(batch)
     chunk_folder(batch).mkdir(parents=True, exist_ok=True)
     invalid_path = Path(batch.file.path).with_name(f"batch-{batch.pk}-invalid.csv")
-    plan = _Plan([], [])
+    plan = _Plan([], [], [])
     counts = {"total": 0, "invalid": 0}
     sample: list[dict] = []
     conversions: list[dict] = []
@@ -365,6 +375,7 @@ def check(batch: Batch) -> Batch:
             conversions.extend(block.converted[: SAMPLE_SIZE - len(conversions)])
             plan.rows += block.numbers
             plan.identifiers += block.identifiers
+            plan.found += block.found
             yield from block.items
 
     with open(invalid_path, "w", encoding=report.CSV_ENCODING, newline="") as out:
@@ -406,6 +417,7 @@ def rules_for(batch: Batch) -> Rules:
         field_name=batch.field_name or None,
         allow_functions=operation.allows_functions,
         allow_keep_value=operation.allows_keep_value,
+        phone_region=found.phone_region(get_connection(batch.connection)),
     )
 
 
@@ -416,6 +428,12 @@ def _store_chunk(
     end_at = start_at + len(profiles)
     rows = plan.rows[start_at:end_at]
     _write_body(chunk_body_path(batch, index), body)
+    found_rows = [
+        (row, kind, value)
+        for row, pairs in enumerate(plan.found[start_at:end_at])
+        for kind, value in pairs
+    ]
+    _write_body(chunk_identifiers_path(batch, index), orjson.dumps(found_rows))
     BatchChunk.objects.create(
         batch=batch,
         index=index,
@@ -426,7 +444,7 @@ def _store_chunk(
         rows=rows,
         identifiers=plan.identifiers[start_at:end_at],
     )
-    del plan.rows[:end_at], plan.identifiers[:end_at]
+    del plan.rows[:end_at], plan.identifiers[:end_at], plan.found[:end_at]
     plan.offset += end_at
 
 

@@ -356,5 +356,10 @@ def chunk_body_path(batch: Batch, index: int) -> Path:
     return chunk_folder(batch) / f"chunk-{index}.{CHUNK_FORMAT}"
 
 
+def chunk_identifiers_path(batch: Batch, index: int) -> Path:
+    """The chunk's identifiers as its check found them, for the history: [[row, kind, value]]."""
+    return chunk_folder(batch) / f"chunk-{index}.identifiers.json"
+
+
 def remove_chunk_bodies(batch: Batch) -> None:
     shutil.rmtree(chunk_folder(batch), ignore_errors=True)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import close_old_connections, transaction
@@ -25,7 +26,12 @@ from django.utils import timezone
 from altcraft.batching import body_prefix
 from profiles_ui import services
 from profiles_ui.bulk.check import BatchError, envelope
-from profiles_ui.bulk.files import CHUNK_FORMAT, chunk_body_path, remove_chunk_bodies
+from profiles_ui.bulk.files import (
+    CHUNK_FORMAT,
+    chunk_body_path,
+    chunk_identifiers_path,
+    remove_chunk_bodies,
+)
 from profiles_ui.bulk.report import row_outcomes
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.models import Batch, BatchChunk, Submission
@@ -159,6 +165,7 @@ def _deliver_chunk(
         settle(chunk, record)
         # Its record keeps the body now; a resumed batch skips a settled chunk.
         chunk_body_path(batch, chunk.index).unlink(missing_ok=True)
+        chunk_identifiers_path(batch, chunk.index).unlink(missing_ok=True)
     finally:
         close_old_connections()
         db_connection.close()
@@ -184,9 +191,20 @@ def _record_for(batch: Batch, connection: Connection, chunk: BatchChunk, body: b
                 },
                 reason=f"Bulk batch {batch.pk}, chunk {chunk.index + 1} of {total}",
                 request_id=chunk.request_id,
+                found_rows=_found_rows(batch, chunk),
             )
         BatchChunk.objects.filter(pk=chunk.pk).update(submission=record)
     return record
+
+
+def _found_rows(batch: Batch, chunk: BatchChunk) -> list[tuple[int, str, str]] | None:
+    """The chunk's identifiers as its check found them; None (read them from the body) when a
+    batch checked before they were kept has none."""
+    try:
+        found = orjson.loads(chunk_identifiers_path(batch, chunk.index).read_bytes())
+    except FileNotFoundError:
+        return None
+    return [(row, kind, value) for row, kind, value in found]
 
 
 def settle(chunk: BatchChunk, record: Submission) -> None:

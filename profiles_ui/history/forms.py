@@ -39,7 +39,8 @@ MATCHES = [("contains", "Contains"), ("prefix", "Starts with"), ("exact", "Exact
 
 def identifier_matches(text: str, match: str = "exact", region: str = "") -> QuerySet[Identifier]:
     """Identifier rows whose normalised value matches what was typed, as it was typed or
-    normalised (a lower-cased email, a phone's E.164 form)."""
+    normalised (a lower-cased email, a phone's E.164 form). "contains" finds any identifier
+    typed whole, and parts of the kinds people remember in part (found.SUBSTRING_KINDS)."""
     values = found.search_forms(text, region or formats.DEFAULT_PHONE_REGION)
     if match == "contains" and min(map(len, values), default=0) < SUBSTRING_MIN:
         match = "prefix"
@@ -50,7 +51,7 @@ def identifier_matches(text: str, match: str = "exact", region: str = "") -> Que
         elif match == "prefix":
             condition |= Q(value__startswith=value)
         else:
-            condition |= Q(value__contains=value)
+            condition |= Q(value=value) | Q(kind__in=found.SUBSTRING_KINDS, value__contains=value)
     return Identifier.objects.filter(condition)
 
 

@@ -20,6 +20,10 @@ EMAIL, PHONE, PROFILE_ID, SUBSCRIPTION_ID, MESSENGER_ID, FIELD_VALUE = (
     "field_value",
 )
 MAX_LENGTH = 254
+# Searched by substring (pg_trgm's index holds only these, see 0013): people remember part of
+# an email, a phone or a customer number, never part of a generated ID, and every indexed
+# value costs each batch chunk its writing time.
+SUBSTRING_KINDS = (EMAIL, PHONE, FIELD_VALUE)
 
 
 def phone_region(connection: object) -> str:
@@ -47,7 +51,8 @@ def search_forms(text: str, region: str) -> set[str]:
     return {form[:MAX_LENGTH] for form in forms_ if form}
 
 
-def _profile(profile: dict[str, Any], row: int | None, field_name: object) -> Iterator[Found]:
+def in_profile(profile: dict[str, Any], row: int | None, field_name: object) -> Iterator[Found]:
+    """Raw identifiers of one profile object: a single request's data or a batch's row."""
     for key, kind in ((EMAIL, EMAIL), (PHONE, PHONE), (PROFILE_ID, PROFILE_ID)):
         yield row, kind, profile.get(key)
     yield row, FIELD_VALUE, profile.get("field_value")
@@ -87,13 +92,13 @@ def found_in(payload: object, results: object = None, profile_id: object = None)
     data = payload.get("data")
     field_name = payload.get("field_name")
     # The matching keys sit at the top of a single request.
-    yield from _profile(payload, None, None)
+    yield from in_profile(payload, None, None)
     if isinstance(data, dict):
-        yield from _profile(data, None, field_name)
+        yield from in_profile(data, None, field_name)
     elif isinstance(data, list):
         for row, item in enumerate(data):
             if isinstance(item, dict):
-                yield from _profile(item, row, field_name)
+                yield from in_profile(item, row, field_name)
     yield from _results(results)
     yield None, PROFILE_ID, profile_id
 

@@ -21,6 +21,7 @@ RULES = Rules(
     field_name=None,
     allow_functions=True,
     allow_keep_value=False,
+    phone_region="RU",
 )
 
 

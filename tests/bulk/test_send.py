@@ -2,14 +2,17 @@
 
 import csv
 import io
+import json
 
+import orjson
 import pytest
 from django.urls import reverse
 
 from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile, Subscription
-from profiles_ui.bulk.files import chunk_body_path, chunk_folder
-from profiles_ui.models import Batch, Submission
+from profiles_ui.bulk.files import chunk_body_path, chunk_folder, chunk_identifiers_path
+from profiles_ui.history import identifiers as found
+from profiles_ui.models import Batch, Identifier, Submission
 from tests.helpers import (
     IMMEDIATE_TASKS,
     checked,
@@ -65,6 +68,32 @@ def test_each_chunk_goes_out_as_the_check_wrote_it_and_its_file_then_goes(suppor
     assert batch.chunks.get().submission.request_body.encode() == written
     assert Profile.objects.filter(email="user0@example.com").exists()
     assert not chunk_folder(batch).exists()
+
+
+def indexed(batch: Batch) -> set[tuple]:
+    record = batch.chunks.get().submission
+    return set(Identifier.objects.filter(submission=record).values_list("row", "kind", "value"))
+
+
+def test_the_check_finds_each_rows_identifiers_and_sending_indexes_them_with_its_row(support):
+    batch = checked(support, csv_bytes(people(3)), {"phone": "phones+sms:1"})
+    kept = orjson.loads(chunk_identifiers_path(batch, 0).read_bytes())
+    body = json.loads(chunk_body_path(batch, 0).read_bytes())
+    # What the check kept is what the history would find in the body it wrote.
+    assert sorted(map(tuple, kept)) == sorted(found.normalised(found.found_in(body), "RU"))
+    batch = send(support, batch)
+    rows = indexed(batch)
+    assert {(2, "email", "user2@example.com"), (2, "phone", "+79000000002")} <= rows
+    assert sum(kind == "profile_id" for _, kind, _ in rows) == 3  # from the answer
+    assert not chunk_identifiers_path(batch, 0).exists()
+
+
+def test_a_chunk_checked_without_its_identifiers_file_indexes_them_from_its_body(support):
+    batch = checked(support, csv_bytes(people(2)), {"phone": ""})
+    chunk_identifiers_path(batch, 0).unlink()
+    batch = send(support, batch)
+    assert batch.state == Batch.State.FINISHED
+    assert (1, "email", "user1@example.com") in indexed(batch)
 
 
 def failed_sending_nothing(batch: Batch, error: str) -> None:

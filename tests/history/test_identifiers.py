@@ -86,6 +86,15 @@ def test_substring_finds_partial_text(client_for, make_user):
 
 
 @pytest.mark.django_db
+def test_contains_finds_generated_ids_only_whole(client_for, make_user):
+    wanted = record(make_user, PAYLOAD)
+    client = client_for("support")
+    assert search(client, "a81c264a938b475", "contains") == [wanted.pk]
+    assert search(client, "c264a938", "contains") == []  # a push ID is never typed in part
+    assert search(client, "9005550", "contains") == [wanted.pk]  # a phone is
+
+
+@pytest.mark.django_db
 def test_identifier_rows_cannot_be_changed(make_user):
     from django.db import DatabaseError, transaction
 
