@@ -79,7 +79,8 @@ class HistoryFilterForm(forms.Form):
         max_length=254,
         help_text=(
             "Any email, phone, profile_id, subscription or matching value a record carries, "
-            "batch rows included, or a Request-ID. Phones match as written locally or in E.164."
+            "batch rows included, or a Request-ID. Phones match as written locally or in E.164. "
+            "“Contains” finds part of an email, phone or matching value; other IDs whole."
         ),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
