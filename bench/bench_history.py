@@ -1,4 +1,5 @@
-"""Benchmark of the history pages and exports at 1,000,000 records (run by `make bench`).
+"""Benchmark of the history pages and exports at 1,000,000 records holding 10,000,000
+identifiers (run by `make bench`).
 
 Usage: DATABASE_URL=postgres://... SECRET_KEY=x python bench/bench_history.py [--rows N] [--runs N]
 
@@ -88,6 +89,33 @@ JOIN (SELECT id, username, row_number() OVER (ORDER BY id) - 1 AS n
 """
 
 
+# Every record's own identifiers (its email, phone, profile_id and a messenger ID), then six
+# rows of three identifiers in each batch record: 4 + 6 x 3 x 1/3, about 10 per record. One
+# customer is in every 1,000th record: a timeline of 1,000 entries at 1,000,000 records.
+SEED_IDENTIFIERS_SQL = """
+INSERT INTO profiles_ui_identifier (submission_id, row, kind, value)
+SELECT s.id, NULL, k.kind, CASE k.kind
+    WHEN 'email' THEN s.email WHEN 'phone' THEN s.phone WHEN 'profile_id' THEN s.profile_id
+    ELSE 'tg' || s.id END
+FROM profiles_ui_submission s
+CROSS JOIN (VALUES ('email'), ('phone'), ('profile_id'), ('messenger_id')) AS k (kind);
+
+INSERT INTO profiles_ui_identifier (submission_id, row, kind, value)
+SELECT s.id, r, k.kind, CASE k.kind
+    WHEN 'email' THEN 'batch' || (s.id * 6 + r) %% 2000000 || '@example.org'
+    WHEN 'phone' THEN '+7901' || lpad(((s.id * 6 + r) %% 3000000)::text, 7, '0')
+    ELSE left(md5('b' || (s.id * 6 + r)::text), 24) END
+FROM profiles_ui_submission s
+CROSS JOIN generate_series(0, 5) AS r
+CROSS JOIN (VALUES ('email'), ('phone'), ('profile_id')) AS k (kind)
+WHERE s.operation LIKE '%%_batch';
+
+INSERT INTO profiles_ui_identifier (submission_id, row, kind, value)
+SELECT id, NULL, 'email', %(frequent)s FROM profiles_ui_submission WHERE id %% 1000 = 0;
+"""
+FREQUENT = "frequent.customer@example.com"
+
+
 def seed(rows: int) -> float:
     started = time.perf_counter()
     marketer = Group.objects.get(name="marketer")
@@ -97,9 +125,9 @@ def seed(rows: int) -> float:
         # Bulk-load the way PostgreSQL likes it: indexes built once afterwards, and no
         # per-row foreign-key triggers (the throwaway database is ours alone).
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname"
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname"
             " NOT IN (SELECT conname FROM pg_constraint)",
-            ["profiles_ui_submission"],
+            [["profiles_ui_submission", "profiles_ui_identifier"]],
         )
         indexes = cursor.fetchall()
         for name, _ in indexes:
@@ -107,10 +135,12 @@ def seed(rows: int) -> float:
         cursor.execute("SET maintenance_work_mem = '256MB'")
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(SEED_SQL, {"rows": rows})
+        cursor.execute(SEED_IDENTIFIERS_SQL, {"frequent": FREQUENT})
         cursor.execute("SET session_replication_role = DEFAULT")
         for _, definition in indexes:
             cursor.execute(definition)
         cursor.execute("VACUUM ANALYZE profiles_ui_submission")
+        cursor.execute("VACUUM ANALYZE profiles_ui_identifier")
     return time.perf_counter() - started
 
 
@@ -162,7 +192,10 @@ def main() -> None:
 
 def run(rows: int, runs: int) -> None:
     seconds = seed(rows)
-    print(f"Seeded {rows:,} records in {seconds:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM profiles_ui_identifier")
+        identifiers = cursor.fetchone()[0]
+    print(f"Seeded {rows:,} records and {identifiers:,} identifiers in {seconds:.1f} s")
     support = User.objects.create(username="bench-support", is_staff=False)
     support.groups.add(Group.objects.get(name="support"))
     client = Client()
@@ -179,8 +212,14 @@ def run(rows: int, runs: int) -> None:
         ("Filtered by operation, deep", f"/history/?operation=profiles/add&before={deep}"),
         ("Filtered by error code 435", "/history/?error=435"),
         ("Search by email", f"/history/?q={email}"),
+        ("Search, exact, a batch row's email", "/history/?q=batch12345@example.org&match=exact"),
+        ("Search, exact, phone written locally", "/history/?q=8+900+001-23-45&match=exact"),
+        ("Search, prefix of an email", "/history/?q=user1234&match=prefix"),
+        ("Search, substring of an email", "/history/?q=er12345%40exa&match=contains"),
+        ("Search, substring of a phone", "/history/?q=9010012345&match=contains"),
         ("Search by Request-ID", f"/history/?q={_request_id(deep)}"),
         ("Customer timeline (email)", f"/history/timeline/?email={email}"),
+        ("Customer timeline, 1,000 entries", f"/history/timeline/?email={FREQUENT}"),
         ("Record detail", f"/history/{deep}/"),
     ]
     results = []

@@ -21,12 +21,14 @@ from django.test import Client
 from django.urls import reverse
 from hypothesis import strategies as st
 
+from altcraft import formats
 from altcraft.channels import CHANNELS
 from altcraft.codec import decode, decode_response, detect_format, encode_xml
 from altcraft.operations import OPERATIONS
 from altcraft_sandbox import seed
-from profiles_ui import catalog
+from profiles_ui import catalog, services
 from profiles_ui.connections import get_connection
+from profiles_ui.history import identifiers as found
 from profiles_ui.models import Batch, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +63,8 @@ def read(path: Path) -> dict:
 
 
 def make_record(user=None, **fields) -> Submission:
-    """A final record as services.submit() leaves it (token already a placeholder)."""
+    """A final record as services.submit() leaves it (token already a placeholder), its
+    identifiers indexed: the body's, the answer's, and those its columns name."""
     values = {
         "user": user,
         "username": user.username if user else "someone",
@@ -80,7 +83,12 @@ def make_record(user=None, **fields) -> Submission:
         "state": Submission.State.SUCCEEDED,
         **fields,
     }
-    return Submission.objects.create(**values)
+    record = Submission.objects.create(**values)
+    payload = services.payload_of(record.request_body.encode(), record.format, record.operation)
+    columns = {name: getattr(record, name) for name in ("email", "phone", "profile_id")}
+    raw = [*found.found_in(payload, record.results), *found.found_in(columns)]
+    services.index_identifiers(record, raw, formats.DEFAULT_PHONE_REGION)
+    return record
 
 
 def record_ids(response) -> list[int]:

@@ -56,16 +56,18 @@ def identifier_matches(text: str, match: str = "exact", region: str = "") -> Que
 
 
 def search_condition(text: str, match: str = "exact", region: str = "") -> Q:
-    """One box for any identifier a record carries, or a Request-ID."""
+    """One box for any identifier a record carries, or a Request-ID.
+
+    A Request-ID names one record, so it is looked up first; everything else is found through
+    the identifier index alone: an OR with any other column would make PostgreSQL read every
+    record instead of the index (bench_history).
+    """
     text = text.strip()
-    hits = identifier_matches(text, match, region).values("submission_id")
-    # Records written before identifiers were indexed are still found by their own columns.
-    condition = Q(pk__in=hits) | Q(email=text) | Q(phone=text) | Q(profile_id=text)
-    if "@" in text and text.lower() != text:
-        condition |= Q(email=text.lower())
     with contextlib.suppress(ValueError):
-        condition |= Q(request_id=uuid.UUID(text))
-    return condition
+        sent_under = Submission.objects.filter(request_id=uuid.UUID(text)).values_list("pk")
+        if record := sent_under.first():
+            return Q(pk=record[0])
+    return Q(pk__in=identifier_matches(text, match, region).values("submission_id"))
 
 
 def operation_choices() -> list[tuple[str, str]]:
@@ -186,9 +188,7 @@ class TimelineForm(forms.Form):
 
     def filter(self, records: QuerySet[Submission]) -> QuerySet[Submission]:
         """Every record carrying the identifier, batch rows included."""
-        key, value = self.cleaned_data["key"], self.cleaned_data["value"]
-        hits = self.rows().values("submission_id")
-        return records.filter(Q(pk__in=hits) | Q(**{key: value}))
+        return records.filter(pk__in=self.rows().values("submission_id"))
 
     def rows(self) -> QuerySet[Identifier]:
         """The identifier rows naming this customer: which row of each record is theirs."""

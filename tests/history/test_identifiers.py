@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from profiles_ui import services
 from profiles_ui.connections import get_connection
-from profiles_ui.models import Identifier
+from profiles_ui.models import Identifier, Submission
 from tests.helpers import record_ids
 
 PAYLOAD = {
@@ -110,3 +110,23 @@ def test_timeline_holds_a_batch_row(client_for, make_user):
         reverse("history_timeline"), {"email": "first@example.com"}
     )
     assert record_ids(response) == [batch.pk]
+
+
+@pytest.mark.django_db
+def test_records_from_before_the_index_are_found_once_backfilled(client_for, make_user):
+    import importlib
+
+    backfill = importlib.import_module("profiles_ui.migrations.0014_identifier_backfill")
+    old = Submission.objects.create(
+        username="old", role="marketer", connection="sandbox", operation="profiles/import",
+        url="u", format="json", request_body="{}", email="Old.Customer@example.com",
+        phone="+79001110000", profile_id="p-old",
+    )  # fmt: skip
+    client = client_for("support")
+    assert search(client, "old.customer@example.com") == []
+    with db.cursor() as cursor:
+        cursor.execute(backfill.BACKFILL)
+        cursor.execute(backfill.BACKFILL)  # a second run adds nothing
+    assert Identifier.objects.filter(submission=old).count() == 3
+    for text in ("old.customer@example.com", "8 900 111-00-00", "p-old"):
+        assert search(client, text) == [old.pk]

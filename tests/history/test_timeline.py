@@ -9,7 +9,9 @@ from tests.helpers import make_record, record_ids
 @pytest.mark.django_db
 def test_timeline_lists_records_about_one_email_across_users_oldest_first(client_for, make_user):
     first = make_record(user=make_user("marketer", "m1"))
-    make_record(email="someone-else@example.com")
+    make_record(
+        email="someone-else@example.com", request_body='{"email":"someone-else@example.com"}'
+    )
     second = make_record(user=make_user("support", "s1"))
     response = client_for("support").get(reverse("history_timeline"), {"email": "ann@example.com"})
     assert record_ids(response) == [first.pk, second.pk]
