@@ -117,19 +117,13 @@ def phone_problem(value: object) -> str | None:
 _NOT_E164 = "not a valid E.164 phone number (+ and country code, digits only)"
 
 
-# A profile repeats its phone in phones and in several subscriptions, and parsing costs
-# microseconds: cached, each number is checked once.
-@lru_cache(maxsize=65_536)
 def _phone_number_problem(value: str) -> str | None:
     if not _E164.fullmatch(value):
         return _NOT_E164
-    # is_valid_number accepts every documented number (+79000000000, +79511059000) and
-    # also rejects unallocated ranges, which is_possible_number would let through.
-    try:
-        valid = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
-    except phonenumbers.NumberParseException:
-        valid = False
-    return None if valid else "not a valid E.164 phone number"
+    # Valid as phonenumbers' is_valid_number judges it: every documented number
+    # (+79000000000, +79511059000) passes, and unallocated ranges, which is_possible_number
+    # would let through, fail.
+    return None if normalise_phone(value) else "not a valid E.164 phone number"
 
 
 # People write phones in their country's own way: 8 (903) 157-19-45, +7 989 9142600,
@@ -139,17 +133,25 @@ def _phone_number_problem(value: str) -> str | None:
 DEFAULT_PHONE_REGION = "RU"
 
 
-@lru_cache(maxsize=65_536)
 def normalise_phone(text: str, region: str | None = DEFAULT_PHONE_REGION) -> str | None:
     """The E.164 form of a phone as a person wrote it, or None when it is not a valid number."""
     if not isinstance(text, str) or len(text) > 64:
         return None
     text = text.strip()
-    if not region and text[:1] != "+":
+    if text[:1] == "+":
+        region = None  # international whatever the region: one cached answer for every region
+    elif not region:
         # With no region, "79207090293" can only be a country code written without its +.
-        text = "+" + text
+        text, region = "+" + text, None
+    return _parsed_phone(text, region)
+
+
+# A profile repeats its phone in phones and in several subscriptions, a bulk row's phone is
+# read, validated and indexed, and parsing costs tens of microseconds: each answer is cached.
+@lru_cache(maxsize=65_536)
+def _parsed_phone(text: str, region: str | None) -> str | None:
     try:
-        number = phonenumbers.parse(text, region or None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):

@@ -107,6 +107,8 @@ def normalised(found: Iterable[Found], region: str) -> list[Found]:
     """Each (row, kind, value) once, normalised, empty values left out, in first-seen order."""
     seen: dict[Found, None] = {}
     for row, kind, value in found:
+        if value is None:  # most keys are absent: a bulk check finds some 35 per row
+            continue
         if text := normalise(kind, value, region):
             seen.setdefault((row, kind, text), None)
     return list(seen)
