@@ -9,7 +9,7 @@ UP = [
     "DROP INDEX IF EXISTS identifier_value_prefix;",
     "DROP INDEX IF EXISTS identifier_value_trgm;",
     f"CREATE INDEX identifier_value_trgm ON {TABLE} USING gin (value gin_trgm_ops) "
-    "WHERE kind IN ('email', 'phone', 'field_value');",
+    "WHERE kind IN ('email', 'field_value');",
 ]
 DOWN = [
     "DROP INDEX IF EXISTS identifier_value_trgm;",

@@ -25,9 +25,9 @@ PAYLOAD = {
 BATCH = {"db_id": 1, "data": [{"email": "first@example.com"}, {"email": "second@example.com"}]}
 
 
-def record(make_user, payload, operation="profiles/import"):
+def record(make_user, payload, operation="profiles/import", username="writer"):
     return services.record_pending(
-        user=make_user("support", "writer"),
+        user=make_user("support", username),
         connection=get_connection("sandbox"),
         operation=operation,
         body=services.request_body(payload, "json", get_connection("sandbox")),
@@ -86,12 +86,28 @@ def test_substring_finds_partial_text(client_for, make_user):
 
 
 @pytest.mark.django_db
-def test_contains_finds_generated_ids_only_whole(client_for, make_user):
+def test_contains_finds_generated_ids_and_phones_only_whole(client_for, make_user):
     wanted = record(make_user, PAYLOAD)
     client = client_for("support")
     assert search(client, "a81c264a938b475", "contains") == [wanted.pk]
     assert search(client, "c264a938", "contains") == []  # a push ID is never typed in part
-    assert search(client, "9005550", "contains") == [wanted.pk]  # a phone is
+    assert search(client, "8 (900) 555-00-00", "contains") == [wanted.pk]
+    assert search(client, "9005550", "contains") == []  # digits are found whole or by start
+    assert search(client, "+7900555", "prefix") == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_auto_searches_whole_emails_and_phones_exactly_and_parts_as_contained(
+    client_for, make_user
+):
+    wanted = record(make_user, PAYLOAD)
+    other = {**PAYLOAD, "email": "anna.olga.petrova@example.com", "data": {}}
+    record(make_user, other, username="another-writer")
+    client = client_for("support")
+    assert search(client, "Olga.Petrova@example.com", "auto") == [wanted.pk]
+    assert search(client, "89005550000", "auto") == [wanted.pk]
+    assert len(search(client, "olga.petrova", "auto")) == 2
+    assert search(client, "olga.petrova@example.com", "") == [wanted.pk]  # auto by default
 
 
 @pytest.mark.django_db
