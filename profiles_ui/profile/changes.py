@@ -56,6 +56,13 @@ def changed_update(profile: dict[str, Any], payload: dict[str, Any]) -> Planned:
     return Planned("profiles/update", {**payload, "data": data}, "Update the profile", diff)
 
 
+def rebased(payload: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """A changed-only update laid over the profile as read again: its changes kept, every
+    other field as the profile holds it now (for a form to show before it is sent)."""
+    data = payload.get("data") or {}
+    return {**payload, "data": {**live_profile.fields_of(profile), **data}}
+
+
 def plan(action: str, post: QueryDict, profile: dict[str, Any], db_id: int) -> Planned:
     profile_id = str(profile.get("id") or "")
     subscriptions = profile.get("subscriptions") or []
