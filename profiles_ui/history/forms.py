@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from altcraft import formats
+from altcraft.formats import int_or_none
 from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
@@ -210,12 +211,11 @@ class ResendForm(forms.Form):
         help_text="Why this request is sent again. Kept with the new record.",
         error_messages={"required": "say why this request is sent again"},
     )
-    seen_newer = forms.IntegerField(
+    seen_newer = forms.CharField(
         label="I have seen the newer records; send anyway",
         required=False,
-        min_value=0,
+        max_length=20,
         widget=forms.HiddenInput,  # drawn as a checkbox in history/_newer.html
-        error_messages={"invalid": "tick the box, or cancel", "min_value": "tick the box"},
     )
 
     def __init__(self, *args, record: Submission, visible: QuerySet[Submission], **kwargs) -> None:
@@ -237,16 +237,19 @@ class ResendForm(forms.Form):
         return self.newer[-1].record if self.newer else None
 
     def clean_seen_newer(self) -> int | None:
-        seen = self.cleaned_data.get("seen_newer")
+        """The newest record id the sender saw when ticking; None when nothing is newer."""
         newest = self.newest
         if newest is None:
-            return seen
+            return None
         numbers = ", ".join(f"#{n.record.pk}" for n in self.newer)
-        if not seen:
+        if not self.cleaned_data.get("seen_newer"):
             raise forms.ValidationError(
                 f"newer records about this customer exist ({numbers}): tick this to send "
                 "over them, or cancel"
             )
+        seen = int_or_none(self.cleaned_data["seen_newer"])
+        if seen is None:
+            raise forms.ValidationError("tick the box, or cancel")
         if seen < newest.pk:
             raise forms.ValidationError(
                 f"record #{newest.pk} arrived after you looked: read it, then tick again"

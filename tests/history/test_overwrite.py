@@ -139,6 +139,18 @@ def test_a_garbled_tick_is_refused_on_its_field(client_for):
     assert f"{TICK}: tick the box, or cancel" in response.content.decode()
 
 
+@pytest.mark.django_db
+def test_a_stray_tick_is_ignored_when_nothing_is_newer(client_for):
+    # A record of a removed connection: the form passes, and the refusal comes after it.
+    record = indexed(connection="gone")
+    response = client_for("support").post(
+        reverse("history_resend", args=[record.pk]), {"reason": "again", "seen_newer": "x"}
+    )
+    html = response.content.decode()
+    assert "Not sent: the connection &#x27;gone&#x27; no longer exists." in html
+    assert "tick" not in html
+
+
 def sent(user, sandbox, operation: str, payload: dict, **extra) -> Submission:
     return services.submit(
         user=user, connection=sandbox, operation=operation, payload=payload, **extra
