@@ -240,6 +240,7 @@ def test_fix_and_resend_warns_and_needs_the_tick_on_the_server(
         "<code>data._fname</code>: <code>&quot;Ol&quot;</code> → <code>&quot;Olya&quot;</code>"
         in fieldset
     )
+    assert 'id="id_r-seen_newer_error"' not in fieldset  # asked, not yet refused
 
     refused = client.post(url, fix_form(first)).content.decode()
     assert (
