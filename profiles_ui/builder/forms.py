@@ -12,6 +12,7 @@ from typing import Any
 
 import phonenumbers
 from django import forms
+from django.contrib.auth.models import AbstractBaseUser
 
 from altcraft import live_profile
 from altcraft.formats import int_or_none
@@ -226,7 +227,7 @@ class Builder:
         *,
         connection: Connection,
         parent: Any = None,
-        user: Any = None,
+        user: AbstractBaseUser | None = None,
         live: dict[str, Any] | None = None,
     ) -> None:
         self.connection = connection
