@@ -12,7 +12,9 @@ from typing import Any
 
 import phonenumbers
 from django import forms
+from django.contrib.auth.models import AbstractBaseUser
 
+from altcraft import live_profile
 from altcraft.formats import int_or_none
 from altcraft.matching import DEFAULT_MATCHING, MATCHING_MODES, mode_keys
 from altcraft.operations import OPERATIONS, Operation
@@ -29,7 +31,8 @@ from profiles_ui.builder.rows import (
     text,
 )
 from profiles_ui.connections import Connection, all_connections, phone_regions
-from profiles_ui.history.forms import ResendForm
+from profiles_ui.history.forms import ResendForm, visible_records
+from profiles_ui.profile.changes import NotSendable, changed_update
 
 DEFAULT_OPERATION = "profiles/import"
 SINGLE_OPERATIONS = {path: op for path, op in OPERATIONS.items() if not op.is_batch}
@@ -224,9 +227,14 @@ class Builder:
         *,
         connection: Connection,
         parent: Any = None,
+        user: AbstractBaseUser | None = None,
+        live: dict[str, Any] | None = None,
     ) -> None:
         self.connection = connection
         self.parent = parent
+        # The live profile as read (?live=<id>): an update of it sends only what changed.
+        self.live = live
+        self.live_changes: list[live_profile.Change] | None = None
         self.is_bound = data is not None
         self.errors_summary: list[tuple[str, str, str]] = []
         self.payload: dict[str, Any] | None = None
@@ -282,7 +290,11 @@ class Builder:
             else "Keys are sent as given: with no database's fields to check them against, "
             "Altcraft decides."
         )
-        self.resend = ResendForm(**bound, prefix=RESEND) if parent else None
+        self.resend = (
+            ResendForm(**bound, prefix=RESEND, record=parent, visible=visible_records(user))
+            if parent
+            else None
+        )
 
     @property
     def custom_field_types(self) -> dict[str, str] | None:
@@ -364,6 +376,7 @@ class Builder:
         problems += validate(
             self.operation.path, self.payload, custom_field_types=self.custom_field_types
         )
+        unchanged = self._only_what_changed(sending=sending)
         rows = [i for i, _ in live]
         for problem in problems:
             self._mark(problem, payload.locate(problem.path, rows))
@@ -374,7 +387,37 @@ class Builder:
                 # Bound fields are cached by their form: the template reads this back.
                 form[name].sent_as = sent
         self.errors_summary = self.summary()
-        return parsed_ok and not problems
+        return parsed_ok and not problems and not unchanged
+
+    @property
+    def live_edit(self) -> bool:
+        """Whether this request updates the live profile as read, matched by its ID."""
+        payload_ = self.payload or {}
+        return (
+            self.live is not None
+            and self.operation.path == "profiles/update"
+            and payload_.get("matching") == "profile_id"
+            and str(payload_.get("profile_id")) == str(self.live.get("id"))
+        )
+
+    @property
+    def live_digest(self) -> str:
+        return live_profile.digest(self.live) if self.live is not None else ""
+
+    def _only_what_changed(self, *, sending: bool) -> bool:
+        """In a live edit, cut the payload's data to what differs from the profile as read;
+        True when nothing does (sending is then refused)."""
+        if not self.live_edit or self.live is None or self.payload is None:
+            return False
+        try:
+            planned = changed_update(self.live, self.payload)
+        except NotSendable as unchanged:
+            self.payload, self.live_changes = {**self.payload, "data": {}}, []
+            if sending:
+                self.profile.add_error(None, str(unchanged))
+            return sending
+        self.payload, self.live_changes = planned.payload, planned.diff
+        return False
 
     @property
     def reason(self) -> str:

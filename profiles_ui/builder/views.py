@@ -14,19 +14,21 @@ from django.template.loader import get_template
 from django_htmx.http import retarget
 
 from altcraft.channels import CHANNELS, PUSH_PROVIDERS
-from altcraft.codec import PayloadError, detect_format
+from altcraft.codec import PayloadError, detect_format, encode_json
 from altcraft.error_codes import describe_error
 from altcraft.formats import int_or_none
 from profiles_ui import catalog, roles, services
 from profiles_ui.bodies import Body
 from profiles_ui.builder import snippets
-from profiles_ui.builder.forms import SINGLE_OPERATIONS, TARGET, Builder
+from profiles_ui.builder.forms import OPTIONS, SINGLE_OPERATIONS, TARGET, Builder
 from profiles_ui.builder.paste import PasteForm, pasted_form_data
 from profiles_ui.builder.payload import OPTION_FLAGS
 from profiles_ui.connections import SESSION_KEY, Connection, active_connection, get_connection
 from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import Submission
-from profiles_ui.profile.edit import builder_prefill
+from profiles_ui.profile.changes import rebased
+from profiles_ui.profile.edit import builder_prefill, live_read, read_again
+from profiles_ui.profile.views import announce, profile_url
 from profiles_ui.roles import RESEND, SUBMIT
 
 PAGE = "profiles_ui/builder/builder.html"
@@ -54,7 +56,9 @@ def builder(request: HtmxHttpRequest) -> HttpResponse:
         # The live profile page's "Edit in the builder" (profiles_ui/profile/edit.py).
         if (live := builder_prefill(request)) is not None:
             return _fill_from_body(request, *live, None)
-        return _page(request, Builder(connection=active_connection(request.session)))
+        return _page(
+            request, Builder(connection=active_connection(request.session), user=request.user)
+        )
     action, _, argument = request.POST.get("action", "preview").partition(":")
     if request.htmx and request.htmx.target == "preview":
         # htmx sends the form's last clicked button with every request the form makes; the
@@ -87,6 +91,12 @@ class NotInTheBuilder(Exception):
         self.record = record
 
 
+def _editing(request: HtmxHttpRequest) -> dict:
+    """Who is editing (a fix is checked against the records they may see) and, from the
+    live profile page's "Edit in the builder" (?live=<id>), the profile as they read it."""
+    return {"user": request.user, "live": live_read(request)}
+
+
 def _connection(request: HtmxHttpRequest) -> Connection:
     """The connection picked in the form; the session (and so the banner) follows it."""
     chosen = get_connection(request.POST.get(f"{TARGET}-connection", ""))
@@ -110,7 +120,7 @@ def _preview(form: Builder) -> dict:
     exactly as sent, and the problems that keep it from being sent."""
     if form.payload is None:
         form.validate()
-    preview: dict = {"errors": form.errors_summary}
+    preview: dict = {"errors": form.errors_summary, "live_changes": form.live_changes}
     connection, op = form.connection, form.operation
     try:
         bodies = {f: services.request_body(form.payload, f, connection) for f in ("json", "xml")}
@@ -135,7 +145,9 @@ def _preview(form: Builder) -> dict:
 
 
 def preview(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
-    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    form = Builder(
+        request.POST, request.FILES, connection=connection, parent=parent, **_editing(request)
+    )
     form.validate()
     if request.htmx and request.htmx.target == "preview":
         # Rendered without the context processors: the fragment needs none of their queries.
@@ -154,7 +166,10 @@ def refresh(
         catalog.refresh(connection)
         messages.info(request, f"Reference data reloaded from {connection.label}.")
     return _page(
-        request, Builder(request.POST, request.FILES, connection=connection, parent=parent)
+        request,
+        Builder(
+            request.POST, request.FILES, connection=connection, parent=parent, **_editing(request)
+        ),
     )
 
 
@@ -163,7 +178,9 @@ def add_row(
 ) -> HttpResponse:
     """Row N of a formset from the server; TOTAL_FORMS follows out of band."""
     kind, _, channel = argument.partition(":")
-    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    form = Builder(
+        request.POST, request.FILES, connection=connection, parent=parent, **_editing(request)
+    )
     formset = {"sub": form.subs, "content": form.content, "attach": form.attach}.get(kind)
     if formset is None:
         return refresh(request, connection, parent, "")
@@ -184,7 +201,7 @@ def add_row(
     data[f"{formset.prefix}-TOTAL_FORMS"] = str(index + 1)
     for key, value in initial.items():
         data[f"{formset.prefix}-{index}-{key}"] = value
-    form = Builder(data, request.FILES, connection=connection, parent=parent)
+    form = Builder(data, request.FILES, connection=connection, parent=parent, **_editing(request))
     added = {"sub": form.subs, "content": form.content, "attach": form.attach}[kind]
     focus_first_field(added.forms[index])
     return _page(request, form)
@@ -201,7 +218,9 @@ def rerender(
     request: HtmxHttpRequest, connection: Connection, parent, argument: str
 ) -> HttpResponse:
     """A subscription row (its channel or resource changed) or the matching fieldset."""
-    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    form = Builder(
+        request.POST, request.FILES, connection=connection, parent=parent, **_editing(request)
+    )
     if not request.htmx:
         return _page(request, form)
     if argument == "matching" and form.matching is not None:
@@ -215,14 +234,18 @@ def rerender(
 def paste(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
     pasted = PasteForm(request.POST, request.FILES, prefix="paste")
     if not pasted.is_valid():
-        form = Builder(connection=connection, parent=parent)
+        form = Builder(connection=connection, parent=parent, **_editing(request))
         return _page(request, form, paste_form=pasted)
     body, content_type = pasted.cleaned_data["bytes"], pasted.cleaned_data["content_type"]
     try:
         fmt = detect_format(body, content_type)
     except PayloadError as exc:
         pasted.add_error("body", str(exc))
-        return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
+        return _page(
+            request,
+            Builder(connection=connection, parent=parent, **_editing(request)),
+            paste_form=pasted,
+        )
     return _fill_from_body(request, body, fmt, parent, pasted=pasted)
 
 
@@ -244,21 +267,29 @@ def _fill_from_body(
             messages.error(request, f"The record's request could not be read: {exc}")
         else:
             pasted.add_error(None, f"The payload could not be read: {exc}")
-        return _page(request, Builder(connection=connection, parent=parent), paste_form=pasted)
+        return _page(
+            request,
+            Builder(connection=connection, parent=parent, **_editing(request)),
+            paste_form=pasted,
+        )
     # The form now holds the payload; the paste box starts empty again (a pasted token,
     # for one, is not shown back).
     pasted = PasteForm(prefix="paste")
     for note in notes:
         messages.warning(request, note)
-    form = Builder(data, connection=connection, parent=parent)
+    form = Builder(data, connection=connection, parent=parent, **_editing(request))
     form.validate()
     return _page(request, form, show_errors=True, paste_form=pasted)
 
 
 def send(request: HtmxHttpRequest, connection: Connection, parent, argument: str) -> HttpResponse:
-    form = Builder(request.POST, request.FILES, connection=connection, parent=parent)
+    form = Builder(
+        request.POST, request.FILES, connection=connection, parent=parent, **_editing(request)
+    )
     if not form.validate(sending=True):
         return _page(request, form, show_errors=True)
+    if form.live_edit and (refused := _changed_meanwhile(request, form, parent)) is not None:
+        return refused
     if connection.production and argument != "confirmed":
         return render(request, "profiles_ui/builder/confirm.html", _confirmation(request, form))
     try:
@@ -275,7 +306,35 @@ def send(request: HtmxHttpRequest, connection: Connection, parent, argument: str
     except services.AlreadySent as sent:
         messages.info(request, "This form was already sent; here is what happened then.")
         record = sent.record
+    if form.live_edit and record.state == Submission.State.SUCCEEDED:
+        # The profile page reads the profile again and shows it as it is now.
+        announce(request, "Update the profile", record)
+        profile_id = str(form.payload["profile_id"])
+        return redirect(profile_url(connection.name, form.db_id or 0, profile_id=profile_id))
     return _result_page(request, form, record)
+
+
+def _changed_meanwhile(request: HtmxHttpRequest, form: Builder, parent) -> HttpResponse | None:
+    """A live edit reads the profile again before it is sent: if it cannot be read, or it
+    changed since it was read, nothing is sent and the page says so (with its new state)."""
+    reread = read_again(
+        request, form.connection, form.db_id or 0, str((form.payload or {})["profile_id"]),
+        request.POST.get("live_digest", ""),
+    )  # fmt: skip
+    if not reread.reading.found:
+        messages.error(request, f"The profile could not be read again: {reread.reading.error_text}")
+        return _page(request, form, show_errors=True)
+    if not reread.stale:
+        return None
+    # The form now holds the profile as it is, with the edits on top, and the preview
+    # compares against it.
+    live = reread.reading.profile
+    body = encode_json(rebased(form.payload or {}, live))
+    data, _ = pasted_form_data(body, "json", form.operation.path, form.connection)
+    data[f"{OPTIONS}-fmt"] = form.fmt
+    form = Builder(data, connection=form.connection, parent=parent, user=request.user, live=live)
+    form.validate()
+    return _page(request, form, show_errors=True, stale=reread)
 
 
 def _result_page(request: HtmxHttpRequest, form: Builder, record: Submission) -> HttpResponse:
@@ -310,7 +369,9 @@ def _confirmation(request: HtmxHttpRequest, form: Builder) -> dict:
 
 def edit(request: HtmxHttpRequest, connection: Connection, parent, _: str) -> HttpResponse:
     """Back from the confirmation step, with everything as it was."""
-    return _page(request, Builder(request.POST, connection=connection, parent=parent))
+    return _page(
+        request, Builder(request.POST, connection=connection, parent=parent, **_editing(request))
+    )
 
 
 ACTIONS: dict[str, Callable[..., HttpResponse]] = {

@@ -3,6 +3,7 @@
 import contextlib
 import uuid
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,10 +12,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from altcraft import formats
+from altcraft.formats import int_or_none
 from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
 from profiles_ui.history import identifiers as found
+from profiles_ui.history import overwrite
 from profiles_ui.models import Identifier, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
@@ -214,7 +217,12 @@ class TimelineForm(forms.Form):
 
 
 class ResendForm(forms.Form):
-    """Why a recorded request is sent again: as it was, or fixed in the builder."""
+    """Why a recorded request is sent again: as it was, or fixed in the builder.
+
+    When newer records about the same customer exist, sending again would go over them: the
+    sender must tick that they have seen them. The tick carries the newest record's id, so
+    one that arrives after the page was read is not ticked away unseen.
+    """
 
     reason = forms.CharField(
         label="Reason",
@@ -223,3 +231,47 @@ class ResendForm(forms.Form):
         help_text="Why this request is sent again. Kept with the new record.",
         error_messages={"required": "say why this request is sent again"},
     )
+    seen_newer = forms.CharField(
+        label="I have seen the newer records; send anyway",
+        required=False,
+        max_length=20,
+        widget=forms.HiddenInput,  # drawn as a checkbox in history/_newer.html
+    )
+
+    def __init__(self, *args, record: Submission, visible: QuerySet[Submission], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.record = record
+        self.visible = visible
+
+    @cached_property
+    def newer(self) -> list[overwrite.Newer]:
+        visible = self.visible
+        # What this very form sent before (posted twice) is not gone over: it is answered
+        # with that record instead.
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            visible = visible.exclude(request_id=uuid.UUID(self.data.get("form_token")))
+        return overwrite.compared(self.record, overwrite.newer_records(self.record, visible))
+
+    @property
+    def newest(self) -> Submission | None:
+        return self.newer[-1].record if self.newer else None
+
+    def clean_seen_newer(self) -> int | None:
+        """The newest record id the sender saw when ticking; None when nothing is newer."""
+        newest = self.newest
+        if newest is None:
+            return None
+        numbers = ", ".join(f"#{n.record.pk}" for n in self.newer)
+        if not self.cleaned_data.get("seen_newer"):
+            raise forms.ValidationError(
+                f"newer records about this customer exist ({numbers}): tick this to send "
+                "over them, or cancel"
+            )
+        seen = int_or_none(self.cleaned_data["seen_newer"])
+        if seen is None:
+            raise forms.ValidationError("tick the box, or cancel")
+        if seen < newest.pk:
+            raise forms.ValidationError(
+                f"record #{newest.pk} arrived after you looked: read it, then tick again"
+            )
+        return seen

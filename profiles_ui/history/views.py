@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles_ui import audit, roles, services
 from profiles_ui.connections import get_connection
+from profiles_ui.history import overwrite
 from profiles_ui.history.display import LIST_COLUMNS, record_context
 from profiles_ui.history.exports import export_response
 from profiles_ui.history.forms import (
@@ -100,6 +101,10 @@ def history_record(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(visible_records(request.user), pk=pk)
     audit.log_view(record, request.user)
     context = record_context(record, visible_records(request.user))
+    if parent := context["parent"]:
+        # What this resend was sent over: newer than its parent, older than itself.
+        visible = visible_records(request.user)
+        context["overwrote"] = overwrite.newer_records(parent, visible, until=record.pk)
     if request.user.has_perm("profiles_ui.view_recordview"):
         context["record_views"] = record.views.all()[:100]
     return render(request, "profiles_ui/history/record.html", context)
@@ -109,7 +114,11 @@ def history_record(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @roles.required(roles.RESEND)
 def history_resend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Submission, pk=pk)
-    form = ResendForm(request.POST if request.method == "POST" else None)
+    form = ResendForm(
+        request.POST if request.method == "POST" else None,
+        record=record,
+        visible=visible_records(request.user),
+    )
     token = request.POST.get("form_token") or str(uuid.uuid4())
     if request.method == "POST" and form.is_valid():
         reason, request_id = form.cleaned_data["reason"], services.request_id_from(token)

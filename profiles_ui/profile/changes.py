@@ -46,16 +46,29 @@ def edited_data(post: QueryDict, profile: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def changed_update(profile: dict[str, Any], payload: dict[str, Any]) -> Planned:
+    """A profiles/update of `profile` holding only what its `data` changes, with the diff;
+    the profile page's edit form and the builder's live edit both send this."""
+    data = live_profile.changed_only(profile, payload.get("data") or {})
+    if not data:
+        raise NotSendable("nothing changed: every field has the value Altcraft holds")
+    diff = live_profile.changed_fields(profile, data)
+    return Planned("profiles/update", {**payload, "data": data}, "Update the profile", diff)
+
+
+def rebased(payload: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """A changed-only update laid over the profile as read again: its changes kept, every
+    other field as the profile holds it now (for a form to show before it is sent)."""
+    data = payload.get("data") or {}
+    return {**payload, "data": {**live_profile.fields_of(profile), **data}}
+
+
 def plan(action: str, post: QueryDict, profile: dict[str, Any], db_id: int) -> Planned:
     profile_id = str(profile.get("id") or "")
     subscriptions = profile.get("subscriptions") or []
     if action == "edit":
-        data = live_profile.changed_only(profile, edited_data(post, profile))
-        if not data:
-            raise NotSendable("nothing changed: every field has the value Altcraft holds")
-        payload = {"db_id": db_id, "matching": "profile_id", "profile_id": profile_id, "data": data}
-        diff = live_profile.changed_fields(profile, data)
-        return Planned("profiles/update", payload, "Update the profile", diff)
+        payload = {"db_id": db_id, "matching": "profile_id", "profile_id": profile_id}
+        return changed_update(profile, {**payload, "data": edited_data(post, profile)})
     if action == "delete":
         snapshot = json.dumps(profile, ensure_ascii=False, sort_keys=True)
         return Planned(

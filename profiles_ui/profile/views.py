@@ -24,7 +24,7 @@ from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import ProfileLookup
 from profiles_ui.profile import reading
 from profiles_ui.profile.changes import FIELD_PREFIX, NotSendable, plan
-from profiles_ui.profile.edit import IMPORT_KEY, READ_KEY
+from profiles_ui.profile.edit import IMPORT_KEY, read_again, remember
 from profiles_ui.profile.forms import DeleteForm, LookupForm
 
 PAGE = "profiles_ui/profile/profile.html"
@@ -69,17 +69,6 @@ def profile(request: HtmxHttpRequest) -> HttpResponse:
         context.update(_profile_context(connection, db_id, found.profile))
         remember(request, found.profile)
     return render(request, PAGE, context, status=200 if found.found else 404)
-
-
-REMEMBERED = 5
-
-
-def remember(request: HtmxHttpRequest, profile: dict) -> None:
-    """The profile as this user last read it, to say what changed if it changes meanwhile."""
-    read = dict(request.session.get(READ_KEY) or {})
-    read.pop(str(profile.get("id")), None)
-    read[str(profile.get("id"))] = profile
-    request.session[READ_KEY] = dict(list(read.items())[-REMEMBERED:])
 
 
 def _profile_context(connection, db_id: int, profile: dict) -> dict:
@@ -130,19 +119,14 @@ def profile_change(request: HtmxHttpRequest) -> HttpResponse:
     connection, db_id = form.cleaned_data["connection"], form.cleaned_data["db_id"]
     profile_id = form.cleaned_data["identifier"].value
     back = profile_url(connection.name, db_id, profile_id=profile_id)
-    found = reading.read(connection, Identifier("profile_id", profile_id), db_id)
+    reread = read_again(request, connection, db_id, profile_id, post.get("digest", ""))
+    found, digest = reread.reading, reread.digest
     if not found.found:
         messages.error(request, f"The profile could not be read again: {found.error_text}")
         return redirect(back)
     context = {"connection": connection, "db_id": db_id, "profile": found.profile, "back": back}
-    digest = live_profile.digest(found.profile)
-    if post.get("digest") and post["digest"] != digest:
-        earlier = (request.session.get(READ_KEY) or {}).get(profile_id) or {}
-        context["stale"] = True
-        context["stale_changes"] = live_profile.changed_fields(
-            earlier, live_profile.fields_of(found.profile)
-        )
-    remember(request, found.profile)
+    if reread.stale:
+        context.update(stale=True, stale_changes=reread.stale_changes)
     try:
         planned = plan(action, post, found.profile, db_id)
     except NotSendable as exc:
@@ -189,16 +173,22 @@ def _send(request, connection, planned, back: str) -> HttpResponse:
         )
     except services.AlreadySent as sent:
         record = sent.record
+    link = announce(request, planned.title, record)
+    if planned.operation == "profiles/delete" and record.state == record.State.SUCCEEDED:
+        return redirect(link)
+    return redirect(back)
+
+
+def announce(request: HtmxHttpRequest, title: str, record) -> str:
+    """Say on the next page what a change came to, with its record's link (returned)."""
     link = reverse("history_record", args=[record.pk])
-    text = f"{planned.title}: record #{record.pk}, {record.get_state_display()}."
+    text = f"{title}: record #{record.pk}, {record.get_state_display()}."
     if record.error:
         text += f" Altcraft answered {record.error}: {record.error_text}"
     (messages.success if record.state == record.State.SUCCEEDED else messages.error)(
         request, f"{text} ({link})"
     )
-    if planned.operation == "profiles/delete" and record.state == record.State.SUCCEEDED:
-        return redirect(link)
-    return redirect(back)
+    return link
 
 
 @require_GET

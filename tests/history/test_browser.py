@@ -105,3 +105,28 @@ def test_record_shows_request_and_response_side_by_side_when_wide(history, scree
     assert response["y"] >= request["y"] + request["height"]  # stacked on a phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("history-record-390")
+
+
+def test_resending_over_a_newer_record_needs_the_tick_on_a_phone_by_keyboard(history, screenshot):
+    page, rejected, fixed, _ = history
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/history/{rejected.pk}/resend/")
+    newer = page.locator("#newer-records")
+    expect(newer.get_by_role("link", name=f"#{fixed.pk}")).to_be_visible()
+    expect(newer.locator("li.diff-changed", has_text="db_id")).to_contain_text("999 → 1")
+    page.get_by_label("Reason").fill("the fix was wrong")
+    page.get_by_role("button", name="Send again").click()
+    expect(page.locator("#id_seen_newer_error")).to_contain_text("tick this to send over them")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("history-resend-newer-390")
+
+    tick = page.get_by_label("I have seen the newer records; send anyway")
+    tick.focus()
+    page.keyboard.press("Space")
+    expect(tick).to_be_checked()
+    page.keyboard.press("Tab")  # on to the reason, kept from the refused post
+    expect(page.get_by_label("Reason")).to_be_focused()
+    expect(page.get_by_label("Reason")).to_have_value("the fix was wrong")
+    page.get_by_role("button", name="Send again").press("Enter")
+    expect(page.get_by_text(re.compile(r"Sent again as record \d+"))).to_be_visible()
+    expect(page.locator(".overwrote")).to_contain_text(f"Sent over newer records #{fixed.pk}")

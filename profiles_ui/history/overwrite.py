@@ -1,0 +1,67 @@
+"""What sending a record again would go over: the newer records about the same customer.
+
+"Resend identical" and "Fix and resend" both ask `newer_records`; the record page asks it
+too, bounded by the resend's own id, to say what a resend was sent over. Records are
+insert-only and their ids only grow, so that answer needs nothing stored of its own.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from profiles_ui.history.display import LIST_COLUMNS, Change, _is_batch, body_diff
+from profiles_ui.models import Identifier, Submission
+
+# A customer with more newer records than this has a history to read on the timeline.
+SHOWN = 50
+# Ids read from each source before visibility and the connection are applied.
+CANDIDATES = 500
+
+
+def newer_records(
+    record: Submission, visible: QuerySet[Submission], *, until: int | None = None
+) -> list[Submission]:
+    """Records newer than `record` (below `until`, if given) on its connection that share a
+    customer identifier with it, oldest first; the newest SHOWN of them."""
+    # Each source is read newest first through its own index, and the ids are joined here:
+    # one query OR-ing them would scan every record newer than an old one.
+    bounds = {"gt": record.pk, **({"lt": until} if until is not None else {})}
+
+    def newer_than(column: str) -> dict[str, int]:
+        return {f"{column}__{op}": value for op, value in bounds.items()}
+
+    own = Identifier.objects.filter(submission_id=record.pk).values("value")
+    sources = [
+        Identifier.objects.filter(value__in=own, **newer_than("submission_id"))
+        .order_by("-submission_id")
+        .values_list("submission_id", flat=True)
+    ]
+    # Records written before identifiers were indexed are still matched by their columns.
+    for column in ("email", "phone", "profile_id"):
+        if value := getattr(record, column):
+            sources.append(
+                Submission.objects.filter(**{column: value}, **newer_than("id"))
+                .order_by("-id")
+                .values_list("id", flat=True)
+            )
+    candidates = set().union(*(source.distinct()[:CANDIDATES] for source in sources))
+    newer = visible.filter(pk__in=candidates, connection=record.connection)
+    return list(newer.only(*LIST_COLUMNS).order_by("-id")[:SHOWN])[::-1]
+
+
+@dataclass
+class Newer:
+    """A newer record and how its request differs from the one about to be sent again
+    (None: not compared, as for a batch or a purged body)."""
+
+    record: Submission
+    changes: list[Change] | None
+
+
+def compared(record: Submission, newer: list[Submission]) -> list[Newer]:
+    if _is_batch(record.operation):
+        return [Newer(other, None) for other in newer]
+    return [
+        Newer(other, None if _is_batch(other.operation) else body_diff(record, other))
+        for other in newer
+    ]
