@@ -23,28 +23,18 @@ def newer_records(
 ) -> list[Submission]:
     """Records newer than `record` (below `until`, if given) on its connection that share a
     customer identifier with it, oldest first; the newest SHOWN of them."""
-    # Each source is read newest first through its own index, and the ids are joined here:
-    # one query OR-ing them would scan every record newer than an old one.
-    bounds = {"gt": record.pk, **({"lt": until} if until is not None else {})}
-
-    def newer_than(column: str) -> dict[str, int]:
-        return {f"{column}__{op}": value for op, value in bounds.items()}
-
+    # Read newest first through the identifier index (records from before it were backfilled,
+    # see 0014): a query joining records would scan every record newer than an old one.
+    between = {"submission_id__gt": record.pk}
+    if until is not None:
+        between["submission_id__lt"] = until
     own = Identifier.objects.filter(submission_id=record.pk).values("value")
-    sources = [
-        Identifier.objects.filter(value__in=own, **newer_than("submission_id"))
+    sharing = (
+        Identifier.objects.filter(value__in=own, **between)
         .order_by("-submission_id")
         .values_list("submission_id", flat=True)
-    ]
-    # Records written before identifiers were indexed are still matched by their columns.
-    for column in ("email", "phone", "profile_id"):
-        if value := getattr(record, column):
-            sources.append(
-                Submission.objects.filter(**{column: value}, **newer_than("id"))
-                .order_by("-id")
-                .values_list("id", flat=True)
-            )
-    candidates = set().union(*(source.distinct()[:CANDIDATES] for source in sources))
+    )
+    candidates = set(sharing.distinct()[:CANDIDATES])
     newer = visible.filter(pk__in=candidates, connection=record.connection)
     return list(newer.only(*LIST_COLUMNS).order_by("-id")[:SHOWN])[::-1]
 
