@@ -15,6 +15,7 @@ from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
 from profiles_ui.history import identifiers as found
+from profiles_ui.history import rows
 from profiles_ui.models import Identifier, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
@@ -34,6 +35,8 @@ def visible_records(user: AbstractBaseUser) -> QuerySet[Submission]:
 # Below this many characters a substring search would match nearly everything (and pg_trgm
 # has no trigram to use): it is searched as a prefix instead.
 SUBSTRING_MIN = 3
+# Rows of one batch record shown under it in the list; the record page has all of them.
+ROWS_SHOWN = 3
 MATCHES = [("contains", "Contains"), ("prefix", "Starts with"), ("exact", "Exactly")]
 
 
@@ -145,11 +148,22 @@ class HistoryFilterForm(forms.Form):
         if data.get("date_to") and data["date_to"] < date.max:  # the last day has no end
             records = records.filter(created_at__lt=start_of(data["date_to"] + timedelta(days=1)))
         if data.get("q"):
-            connection = get_connection(data["connection"]) if data.get("connection") else None
-            region = found.phone_region(connection)
-            match = data.get("match") or "contains"
-            records = records.filter(search_condition(data["q"], match, region))
+            records = records.filter(search_condition(data["q"], *self.search_terms()[1:]))
         return records
+
+    def search_terms(self) -> tuple[str, str, str]:
+        """(text, match, phone region) of the search box; text is "" when nothing is searched."""
+        data = self.cleaned_data
+        connection = get_connection(data["connection"]) if data.get("connection") else None
+        return data.get("q") or "", data.get("match") or "contains", found.phone_region(connection)
+
+    def matching_rows(self, records: list[Submission]) -> dict[int, rows.RecordRows]:
+        """For the records of a page: the rows of each batch that the search found."""
+        text, match, region = self.search_terms()
+        if not text:
+            return {}
+        hits = identifier_matches(text.strip(), match, region).filter(row__isnull=False)
+        return rows.matching_rows(hits, [record.pk for record in records], ROWS_SHOWN)
 
     def query_string(self, **cursor: int) -> str:
         """The current filters as a query string, with a new cursor (or none)."""

@@ -65,6 +65,9 @@ def list_context(form: HistoryFilterForm) -> dict:
     records = form.filter(visible_records(form.user))
     data = form.cleaned_data
     page = keyset_page(records, before=data.get("before"), after=data.get("after"))
+    matched = form.matching_rows(page.records)
+    for record in page.records:
+        record.matched_rows = matched.get(record.pk)
     count, capped = capped_count(records)
     return {
         "form": form,
