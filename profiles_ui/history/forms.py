@@ -184,7 +184,8 @@ class TimelineForm(forms.Form):
     email = forms.CharField(required=False, max_length=254)
     phone = forms.CharField(required=False, max_length=32)
     profile_id = forms.CharField(required=False, max_length=64)
-    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Keyset cursor: the id of the oldest record of the page before.
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     KEYS = ("email", "phone", "profile_id")
 
@@ -195,16 +196,6 @@ class TimelineForm(forms.Form):
             raise forms.ValidationError("Give exactly one of email, phone or profile_id.")
         cleaned["key"], cleaned["value"] = given[0], cleaned[given[0]].strip()
         return cleaned
-
-    def filter(self, records: QuerySet[Submission]) -> QuerySet[Submission]:
-        """Every record carrying the identifier, batch rows included."""
-        key, value = self.cleaned_data["key"], self.cleaned_data["value"]
-        hits = self.rows().values("submission_id")
-        return records.filter(Q(pk__in=hits) | Q(**{key: value}))
-
-    def rows(self) -> QuerySet[Identifier]:
-        """The identifier rows naming this customer: which row of each record is theirs."""
-        return identifier_matches(self.cleaned_data["value"], "exact")
 
 
 class ResendForm(forms.Form):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles_ui import audit, roles, services
 from profiles_ui.connections import get_connection
+from profiles_ui.history import timeline
 from profiles_ui.history.display import LIST_COLUMNS, record_context
 from profiles_ui.history.exports import export_response
 from profiles_ui.history.forms import (
@@ -26,7 +27,6 @@ from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import ChainCheck, Submission
 
 PAGE_SIZE = 50
-TIMELINE_PAGE_SIZE = 200
 
 
 @dataclass
@@ -137,17 +137,17 @@ def history_resend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @roles.required(roles.VIEW_HISTORY)
 def history_timeline(request: HtmxHttpRequest) -> HttpResponse:
     form = TimelineForm(request.GET)
-    context: dict = {"form": form, "records": None}
+    context: dict = {"form": form, "timeline": None}
     if form.is_valid():
-        records = form.filter(visible_records(request.user)).only(*LIST_COLUMNS)
-        if after := form.cleaned_data.get("after"):
-            records = records.filter(id__gt=after)
-        rows = list(records.order_by("id")[: TIMELINE_PAGE_SIZE + 1])
-        context["records"] = rows[:TIMELINE_PAGE_SIZE]
-        if len(rows) > TIMELINE_PAGE_SIZE:
+        data = form.cleaned_data
+        found = timeline.page(
+            visible_records(request.user), data["key"], data["value"], before=data.get("before")
+        )
+        context["timeline"] = found
+        if found.older:
             params = request.GET.copy()
-            params["after"] = str(rows[TIMELINE_PAGE_SIZE - 1].id)
-            context["later_query"] = params.urlencode()
+            params["before"] = str(found.older)
+            context["older_query"] = params.urlencode()
     return render(request, "profiles_ui/history/timeline.html", context)
 
 

@@ -1,0 +1,256 @@
+"""The customer's history: every record about one customer, batch rows included, newest first;
+what each set for them, what Altcraft answered for their row, and the fields they should have
+after each record, folded from the page's records where the bodies allow it.
+
+Batch bodies are up to 10 MB: a page reads the first BODY_HEAD characters of every body, and
+further into a batch only as far as the customer's rows, within BODY_BUDGET per page.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ijson
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
+
+from altcraft.error_codes import describe_error
+from altcraft.fields import meant_as_function
+from altcraft.live_profile import address_text
+from profiles_ui.history import rows as batch_rows
+from profiles_ui.history.display import LIST_COLUMNS, decode
+from profiles_ui.history.forms import identifier_matches
+from profiles_ui.models import Submission
+
+PAGE_SIZE = 50
+ROWS_PER_RECORD = 5  # of the customer's rows in one batch (they are rarely in one twice)
+BODY_HEAD = 32 * 1024
+BODY_BUDGET = 4 * 1024 * 1024
+
+COLUMNS = {"email": "email", "phone": "phone", "profile_id": "profile_id"}
+DELETE = "profiles/delete"
+
+
+@dataclass
+class Part:
+    """What one record did to the customer: the whole request, or one of its batch rows."""
+
+    row: batch_rows.RowAnswer | None  # None for a single request
+    succeeded: bool
+    unknown: bool  # no readable answer: Altcraft may or may not have applied it
+    error: int | None
+    error_text: str
+    profile_id: str
+    # The profile fields it sets, or None when the body cannot tell (purged, unreadable, or
+    # beyond what a page reads).
+    fields: dict[str, Any] | None = None
+    subscriptions: list[str] = field(default_factory=list)
+    unread: str = ""  # why `fields` is None
+
+    @property
+    def meaning(self) -> str:
+        return "" if self.succeeded or self.error is None else describe_error(self.error)
+
+    @property
+    def field_list(self) -> list[tuple[str, Any]]:
+        """(name, value) pairs, for templates: a field named "items" must not hide the dict's."""
+        return list((self.fields or {}).items())
+
+
+@dataclass
+class Entry:
+    record: Submission
+    parts: list[Part]
+    more_rows: bool = False
+    # The fields the customer should have after this record, as far as this page tells.
+    after: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+
+    @property
+    def after_list(self) -> list[tuple[str, Any]]:
+        return list(self.after.items())
+
+
+@dataclass
+class Page:
+    entries: list[Entry]
+    older: int | None  # cursor: the id to show records before
+
+
+def customer_records(
+    visible: QuerySet[Submission], kind: str, value: str, region: str = ""
+) -> QuerySet[Submission]:
+    """Every record carrying the identifier, batch rows included."""
+    hits = identifier_matches(value, "exact", region).values("submission_id")
+    condition = Q(pk__in=hits)
+    if column := COLUMNS.get(kind):
+        # Records written before identifiers were indexed are still found by their columns.
+        condition |= Q(**{column: value})
+    return visible.filter(condition)
+
+
+def page(
+    visible: QuerySet[Submission],
+    kind: str,
+    value: str,
+    *,
+    region: str = "",
+    before: int | None = None,
+    size: int | None = None,
+) -> Page:
+    size = size or PAGE_SIZE
+    records = customer_records(visible, kind, value, region)
+    if before:
+        records = records.filter(id__lt=before)
+    columns = (*LIST_COLUMNS, "error_text", "transport_error", "response_status", "purged_at")
+    records = records.only(*columns).annotate(head=Substr("request_body", 1, BODY_HEAD))
+    found = list(records.order_by("-id")[: size + 1])
+    older = found[size - 1].id if len(found) > size else None
+    found = found[:size]
+    hits = identifier_matches(value, "exact", region)
+    matched = batch_rows.matching_rows(hits, [r.pk for r in found], ROWS_PER_RECORD)
+    entries = [_entry(record, matched.get(record.pk)) for record in found]
+    _read_changes(entries)
+    fold(entries)
+    return Page(entries, older)
+
+
+def _entry(record: Submission, matched: batch_rows.RecordRows | None) -> Entry:
+    if matched and matched.rows:
+        unknown = _unknown(record)
+        parts = [
+            Part(row, row.succeeded, unknown, row.error, row.error_text, row.profile_id)
+            for row in matched.rows
+        ]
+        return Entry(record, parts, more_rows=matched.more)
+    succeeded = record.state in (Submission.State.SUCCEEDED, Submission.State.DUPLICATE)
+    text = record.error_text or record.transport_error
+    part = Part(None, succeeded, _unknown(record), record.error, text, record.profile_id)
+    return Entry(record, [part])
+
+
+def _unknown(record: Submission) -> bool:
+    return record.state in Submission.UNKNOWN_OUTCOME_STATES or not record.is_final
+
+
+def _read_changes(entries: list[Entry]) -> None:
+    """Each part's fields from its record's body, newest records first within the budget."""
+    budget = BODY_BUDGET
+    for entry in entries:
+        record = entry.record
+        body = record.head
+        if record.purged_at or not body:
+            _unread(entry.parts, "the request body was removed by the retention purge")
+            continue
+        if len(body) == BODY_HEAD:  # cut: read further, as far as the budget allows
+            if budget <= BODY_HEAD:
+                _unread(entry.parts, "a large request, not read on this page: open the record")
+                continue
+            body = _longer_head(record.pk, budget)
+            budget -= len(body)
+        _changes_from(entry, body)
+
+
+def _longer_head(pk: int, length: int) -> str:
+    found = Submission.objects.filter(pk=pk).annotate(head=Substr("request_body", 1, length))
+    return found.values_list("head", flat=True).first() or ""
+
+
+def _changes_from(entry: Entry, body: str) -> None:
+    record = entry.record
+    batch = [part for part in entry.parts if part.row is not None]
+    if not batch:
+        payload = decode(body, record.format, record.operation)
+        if payload is None:
+            _unread(entry.parts, "the request body cannot be read")
+            return
+        # A deletion and a subscription change set no profile field.
+        fields_set = record.operation != DELETE and not record.operation.startswith("subscr")
+        data = payload.get("data") if fields_set else {}
+        if isinstance(data, dict):
+            _set_from(entry.parts[0], data, payload, record.operation)
+        else:
+            _unread(entry.parts, "the request holds several profiles")
+        return
+    items = _items(body, record, {part.row.row for part in batch})
+    for part in batch:
+        item = items.get(part.row.row)
+        if isinstance(item, dict):
+            _set_from(part, item, {}, record.operation)
+        else:
+            part.unread = "this row lies beyond what a page reads of the request: open it"
+
+
+def _items(body: str, record: Submission, wanted: set[int]) -> dict[int, Any]:
+    """The wanted rows of a batch body's data, reading no further than the last of them."""
+    if record.format != "json":
+        payload = decode(body, record.format, record.operation) or {}
+        data = payload.get("data")
+        data = data if isinstance(data, list) else []
+        return {row: data[row] for row in wanted if row < len(data)}
+    items: dict[int, Any] = {}
+    last = max(wanted)
+    try:
+        for row, item in enumerate(ijson.items(body.encode(), "data.item", use_float=True)):
+            if row in wanted:
+                items[row] = item
+            if row >= last:
+                break
+    except ijson.JSONError:
+        pass  # a body cut short by the page's budget: the rows before the cut are read
+    return items
+
+
+def _set_from(part: Part, data: dict, payload: dict, operation: str) -> None:
+    part.fields = {k: v for k, v in data.items() if k != "subscriptions"}
+    subscriptions = data.get("subscriptions")
+    if operation.startswith("subscriptions/"):
+        subscriptions = [payload]  # the request itself is the subscription
+    for sub in subscriptions if isinstance(subscriptions, list) else ():
+        if isinstance(sub, dict):
+            part.subscriptions.append(_subscription_text(sub, operation))
+
+
+def _subscription_text(sub: dict, operation: str) -> str:
+    words = [str(sub.get("channel") or "subscription"), address_text(sub)]
+    if sub.get("resource_id") is not None:
+        words.append(f"resource {sub['resource_id']}")
+    if operation == "subscriptions/delete":
+        words.append("deleted")
+    elif sub.get("status"):
+        words.append(str(sub["status"]))
+    return " ".join(word for word in words if word)
+
+
+def _unread(parts: Iterable[Part], why: str) -> None:
+    for part in parts:
+        part.fields, part.unread = None, why
+
+
+def fold(entries: list[Entry]) -> None:
+    """The fields known after each entry (newest first), folded oldest to newest.
+
+    Only a succeeded row changes what is known. A row whose outcome is unknown makes the fields
+    it sets unknown, as does a functional update ({"action": "incr"}) its field; a succeeded
+    row whose body cannot be read makes everything unknown. A deletion leaves nothing.
+    """
+    known: dict[str, Any] = {}
+    deleted = False
+    for entry in reversed(entries):
+        for part in entry.parts:
+            if not (part.succeeded or part.unknown):
+                continue
+            if part.fields is None:
+                known, deleted = {}, False
+                continue
+            if entry.record.operation == DELETE:
+                if part.succeeded:
+                    known, deleted = {}, True
+                continue
+            for name, value in part.fields.items():
+                if part.unknown or meant_as_function(value):
+                    known.pop(name, None)
+                else:
+                    known[name] = value
+                    deleted = False
+        entry.after, entry.deleted = dict(known), deleted
