@@ -6,12 +6,13 @@ Batch bodies are up to 10 MB: a page reads the first BODY_HEAD characters of eve
 further into a batch only as far as the customer's rows, within BODY_BUDGET per page.
 """
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import ijson
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 
 from altcraft.error_codes import describe_error
@@ -22,10 +23,10 @@ from profiles_ui.history.display import LIST_COLUMNS, decode
 from profiles_ui.history.forms import identifier_matches
 from profiles_ui.models import Submission
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 ROWS_PER_RECORD = 5  # of the customer's rows in one batch (they are rarely in one twice)
 BODY_HEAD = 32 * 1024
-BODY_BUDGET = 4 * 1024 * 1024
+BODY_BUDGET = 2 * 1024 * 1024
 
 COLUMNS = {"email": "email", "phone": "phone", "profile_id": "profile_id"}
 DELETE = "profiles/delete"
@@ -134,36 +135,53 @@ def _unknown(record: Submission) -> bool:
 
 
 def _read_changes(entries: list[Entry]) -> None:
-    """Each part's fields from its record's body, newest records first within the budget."""
+    """Each part's fields from its record's body: from the head read with the page, then, for
+    bodies cut short there, as far as their rows in one more query, newest first within the
+    page's budget."""
+    further: dict[int, int] = {}  # record id -> characters to read
     budget = BODY_BUDGET
     for entry in entries:
         record = entry.record
-        body = record.head
-        if record.purged_at or not body:
+        if record.purged_at or not record.head:
             _unread(entry.parts, "the request body was removed by the retention purge")
             continue
-        if len(body) == BODY_HEAD:  # cut: read further, as far as the budget allows
-            if budget <= BODY_HEAD:
-                _unread(entry.parts, "a large request, not read on this page: open the record")
-                continue
-            body = _longer_head(record.pk, budget)
-            budget -= len(body)
-        _changes_from(entry, body)
+        needed = _changes_from(entry, record.head, complete=len(record.head) < BODY_HEAD)
+        if needed and needed <= budget:
+            further[record.pk] = needed
+            budget -= needed
+        elif needed:
+            _unread(entry.parts, "a large request, not read on this page: open the record")
+    bodies = _heads(further)
+    for entry in entries:
+        if (length := further.get(entry.record.pk)) is not None:
+            body = bodies.get(entry.record.pk, "")
+            if _changes_from(entry, body, complete=len(body) < length):
+                _unread(entry.parts, "beyond what a page reads of the request: open the record")
 
 
-def _longer_head(pk: int, length: int) -> str:
-    found = Submission.objects.filter(pk=pk).annotate(head=Substr("request_body", 1, length))
-    return found.values_list("head", flat=True).first() or ""
+def _heads(lengths: dict[int, int]) -> dict[int, str]:
+    """The first `length` characters of each record's body, in one query."""
+    if not lengths:
+        return {}
+    length = Case(*(When(pk=pk, then=Value(n)) for pk, n in lengths.items()))
+    found = Submission.objects.filter(pk__in=lengths).annotate(
+        head=Substr("request_body", 1, length)
+    )
+    return dict(found.values_list("pk", "head"))
 
 
-def _changes_from(entry: Entry, body: str) -> None:
+def _changes_from(entry: Entry, body: str, *, complete: bool) -> int:
+    """Fill in the parts this body tells about; how many characters of the body are still
+    needed for the rest (0 when none are)."""
     record = entry.record
-    batch = [part for part in entry.parts if part.row is not None]
+    batch = [part for part in entry.parts if part.row is not None and part.fields is None]
     if not batch:
+        if not complete:
+            return BODY_BUDGET  # a single request this large is read whole, if the budget allows
         payload = decode(body, record.format, record.operation)
         if payload is None:
             _unread(entry.parts, "the request body cannot be read")
-            return
+            return 0
         # A deletion and a subscription change set no profile field.
         fields_set = record.operation != DELETE and not record.operation.startswith("subscr")
         data = payload.get("data") if fields_set else {}
@@ -171,34 +189,90 @@ def _changes_from(entry: Entry, body: str) -> None:
             _set_from(entry.parts[0], data, payload, record.operation)
         else:
             _unread(entry.parts, "the request holds several profiles")
-        return
-    items = _items(body, record, {part.row.row for part in batch})
+        return 0
+    wanted = {part.row.row for part in batch}
+    if record.format == "json":
+        scan = scan_rows(body, wanted)
+    elif complete:
+        payload = decode(body, record.format, record.operation) or {}
+        data = payload.get("data") if isinstance(payload.get("data"), list) else []
+        scan = Scan({row: data[row] for row in wanted if row < len(data)})
+    else:
+        return BODY_BUDGET
     for part in batch:
-        item = items.get(part.row.row)
+        item = scan.items.get(part.row.row)
         if isinstance(item, dict):
             _set_from(part, item, {}, record.operation)
-        else:
-            part.unread = "this row lies beyond what a page reads of the request: open it"
+        elif complete or item is not None:
+            part.unread = "this row of the request cannot be read"
+    if complete or all(part.fields is not None for part in batch):
+        return 0
+    return scan.estimate(max(wanted))
 
 
-def _items(body: str, record: Submission, wanted: set[int]) -> dict[int, Any]:
-    """The wanted rows of a batch body's data, reading no further than the last of them."""
-    if record.format != "json":
-        payload = decode(body, record.format, record.operation) or {}
-        data = payload.get("data")
-        data = data if isinstance(data, list) else []
-        return {row: data[row] for row in wanted if row < len(data)}
-    items: dict[int, Any] = {}
+@dataclass
+class Scan:
+    items: dict[int, Any]
+    read: int = 0  # items of data read
+    start: int = 0  # where data's first item begins
+    end: int = 0  # where the last item read ends
+
+    def estimate(self, row: int) -> int:
+        """Characters likely needed to reach the end of `row`, from the items read so far."""
+        if not self.read:
+            return BODY_BUDGET
+        average = (self.end - self.start) / self.read
+        return int(self.start + (row + 1) * average * 1.25) + 4096
+
+
+_SCAN = json.JSONDecoder().scan_once
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def scan_rows(body: str, wanted: set[int]) -> Scan:
+    """The wanted items of a JSON body's top-level "data" array, reading no further than the
+    last of them: each value before it is skipped by the C scanner of the json module, and a
+    body cut short ends the scan where it is cut."""
+    scan = Scan({})
     last = max(wanted)
+
+    def space(at: int) -> int:
+        return _SPACE.match(body, at).end()
+
+    def after_value(at: int) -> int:
+        at = space(at) if body[at] in " \t\n\r" else at
+        if body[at] == ",":
+            at += 1
+            at = space(at) if body[at] in " \t\n\r" else at
+        return at
+
     try:
-        for row, item in enumerate(ijson.items(body.encode(), "data.item", use_float=True)):
-            if row in wanted:
-                items[row] = item
-            if row >= last:
+        at = space(0)
+        if body[at] != "{":
+            return scan
+        at = space(at + 1)
+        while body[at] != "}":
+            key, at = _SCAN(body, at)
+            at = space(at)
+            if body[at] != ":":
+                return scan
+            at = space(at + 1)
+            if key == "data" and body[at] == "[":
                 break
-    except ijson.JSONError:
-        pass  # a body cut short by the page's budget: the rows before the cut are read
-    return items
+            _, at = _SCAN(body, at)
+            at = after_value(at)
+        else:
+            return scan
+        at = scan.start = scan.end = space(at + 1)
+        while scan.read <= last and body[at] != "]":
+            item, at = _SCAN(body, at)
+            if scan.read in wanted:
+                scan.items[scan.read] = item
+            scan.read, scan.end = scan.read + 1, at
+            at = after_value(at)
+    except (StopIteration, ValueError, IndexError):
+        pass  # not JSON there, or the body is cut short: what was read so far stands
+    return scan
 
 
 def _set_from(part: Part, data: dict, payload: dict, operation: str) -> None:
@@ -224,7 +298,8 @@ def _subscription_text(sub: dict, operation: str) -> str:
 
 def _unread(parts: Iterable[Part], why: str) -> None:
     for part in parts:
-        part.fields, part.unread = None, why
+        if part.fields is None:
+            part.unread = why
 
 
 def fold(entries: list[Entry]) -> None:

@@ -13,7 +13,7 @@ from profiles_ui.connections import Connection
 from profiles_ui.history import identifiers as found
 from profiles_ui.history import timeline
 
-TIMELINE_LENGTH = 50
+TIMELINE_LENGTH = 20
 
 
 @dataclass

@@ -206,18 +206,37 @@ def test_the_customer_found_by_the_profile_id_altcraft_gave_their_row():
     assert entry.parts[0].fields["_fname"] == "Anna"
 
 
-@pytest.mark.django_db
-def test_a_large_batch_is_read_only_up_to_the_customers_row(monkeypatch):
+@pytest.fixture
+def large_batch(monkeypatch):
     rows = [{"email": f"user{i}@example.com", "_fname": "x" * 200} for i in range(400)]
-    rows[3]["email"] = "ann@example.com"
-    rows[390]["email"] = "far@example.com"
+    for row, email in ((3, "near@example.com"), (60, "middle@example.com"), (390, "far@")):
+        rows[row]["email"] = email
     batch(rows, None)
     monkeypatch.setattr(timeline, "BODY_HEAD", 4096)
-    monkeypatch.setattr(timeline, "BODY_BUDGET", 20_000)
-    near = page_for(None).entries[0].parts[0]
-    assert near.fields["email"] == "ann@example.com"
-    far = page_for(None, "far@example.com").entries[0].parts[0]
-    assert far.fields is None and "open it" in far.unread
+    monkeypatch.setattr(timeline, "BODY_BUDGET", 40_000)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", ["near@example.com", "middle@example.com"])
+def test_a_large_batch_is_read_as_far_as_the_customers_row(large_batch, email):
+    (part,) = page_for(None, email).entries[0].parts
+    assert part.fields["email"] == email
+
+
+@pytest.mark.django_db
+def test_a_row_beyond_the_pages_budget_is_not_read_and_says_so(large_batch):
+    (part,) = page_for(None, "far@").entries[0].parts
+    assert part.fields is None
+    assert part.unread == "a large request, not read on this page: open the record"
+    assert part.succeeded  # the answer is still shown
+
+
+def test_scan_rows_skips_other_keys_and_stops_at_a_cut():
+    text = '{"db_id": 1, "skip": {"data": [9]}, "data": [{"a": 1}, {"a": 2}, {"a": 3}], "z": 0}'
+    assert timeline.scan_rows(text, {0, 2}).items == {0: {"a": 1}, 2: {"a": 3}}
+    cut = timeline.scan_rows(text[: text.index('{"a": 3}') + 3], {0, 2})
+    assert (cut.items, cut.read) == ({0: {"a": 1}}, 2)
+    assert timeline.scan_rows("not json", {0}).items == {}
 
 
 @pytest.mark.django_db
