@@ -174,6 +174,27 @@ class HistoryFilterForm(forms.Form):
         return params.urlencode()
 
 
+class LookupForm(forms.Form):
+    """The search box's text, to look it up in Altcraft on the profile page."""
+
+    q = forms.CharField(
+        max_length=254,
+        error_messages={"required": "type an email, phone or profile ID to look it up"},
+    )
+    connection = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].choices = [("", ""), *((c, c) for c in all_connections())]
+
+    def profile_query(self) -> dict[str, str]:
+        """The profile page's query: the identifier guessed from the text, and the connection."""
+        name = self.cleaned_data.get("connection") or ""
+        region = found.phone_region(get_connection(name) if name else None)
+        kind, value = found.lookup_kind(self.cleaned_data["q"], region)
+        return {kind: value, **({"connection": name} if name else {})}
+
+
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 

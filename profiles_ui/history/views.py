@@ -2,14 +2,17 @@
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from profiles_ui import audit, roles, services
 from profiles_ui.connections import get_connection
@@ -19,6 +22,7 @@ from profiles_ui.history.exports import export_response
 from profiles_ui.history.forms import (
     COUNT_CAP,
     HistoryFilterForm,
+    LookupForm,
     ResendForm,
     TimelineForm,
     visible_records,
@@ -93,6 +97,21 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@require_GET
+@roles.required(roles.LOOKUP_PROFILE)
+def history_lookup(request: HtmxHttpRequest) -> HttpResponse:
+    """The search box's "Look up in Altcraft": the profile page for what was typed."""
+    form = LookupForm(request.GET)
+    if form.is_valid():
+        url = f"{reverse('profile')}?{urlencode(form.profile_query())}"
+    else:
+        for errors in form.errors.values():
+            messages.error(request, f"Look up in Altcraft: {' '.join(errors)}.")
+        url = f"{reverse('history')}?{request.GET.urlencode()}"
+    # From htmx (the search form is submitted by it), the browser itself must go there.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @never_cache  # personal data: not kept by browsers or proxies

@@ -253,3 +253,12 @@ def test_a_page_of_batches_costs_a_fixed_number_of_queries(client_for):
         response = entries(client, email="ann@example.com")
     assert len(record_ids(response)) == 21
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_timelines_identifiers_link_to_the_profile_page(client_for):
+    single({"email": "ann@example.com", "phones": ["+79001234567"]}, db_id=1, profile_id="p-1")
+    html = entries(client_for("support"), email="ann@example.com").content.decode()
+    assert '<h2><a href="/profile/?email=ann%40example.com" class="profile-link">' in html
+    for query in ("email=ann%40example.com", "phone=%2B79001234567", "profile_id=p-1"):
+        assert f'href="/profile/?{query}&amp;db_id=1&amp;connection=sandbox"' in html, query
