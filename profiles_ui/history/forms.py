@@ -129,6 +129,17 @@ class HistoryFilterForm(forms.Form):
         if not user.has_perm(roles.VIEW_ALL_HISTORY):
             del self.fields["username"]  # marketers only ever see themselves
 
+    # Folded behind "Filters" on a phone: shown unfolded only when one of them is set.
+    FOLDED = ("state", "operation", "connection", "username", "error", "date_from", "date_to")
+
+    def filters_set(self) -> bool:
+        """Whether a folded filter holds a value (or an error), so that it is shown."""
+        return any(
+            self.data.get(name, "").strip() or self.errors.get(name)
+            for name in self.FOLDED
+            if name in self.fields
+        )
+
     def clean(self) -> dict:
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
