@@ -141,3 +141,22 @@ def test_record_shows_request_and_response_side_by_side_when_wide(history, scree
     assert response["y"] >= request["y"] + request["height"]  # stacked on a phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("history-record-390")
+
+
+def test_timeline_shows_what_each_record_set_and_the_fields_after_it(history, screenshot):
+    page, rejected, fixed, other = history
+    page.goto("/history/timeline/?email=ann@example.com")
+    entries = page.locator(".customer-timeline > li")
+    expect(entries).to_have_count(2)
+    expect(entries.first).to_contain_text(f"#{fixed.pk}")  # newest first
+    expect(entries.first).to_contain_text("_fname Ann")
+    expect(entries.first.locator(".after")).to_contain_text(f"After #{fixed.pk}:")
+    expect(entries.first.locator(".after")).to_contain_text("_fname Ann")
+    expect(entries.last).to_contain_text("error 404")
+    screenshot("history-timeline")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("history-timeline-390")
+    page.get_by_role("link", name="ann@example.com").first.click()
+    expect(page).to_have_url(re.compile(r"/profile/\?email=ann%40example.com"))
