@@ -185,7 +185,7 @@ class HistoryFilterForm(forms.Form):
         return params.urlencode()
 
 
-class LookupForm(forms.Form):
+class SearchLookupForm(forms.Form):
     """The search box's text, to look it up in Altcraft on the profile page."""
 
     q = forms.CharField(

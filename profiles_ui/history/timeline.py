@@ -53,9 +53,19 @@ class Part:
         return "" if self.succeeded or self.error is None else describe_error(self.error)
 
     @property
-    def field_list(self) -> list[tuple[str, Any]]:
-        """(name, value) pairs, for templates: a field named "items" must not hide the dict's."""
-        return list((self.fields or {}).items())
+    def field_list(self) -> list[tuple[str, Any, str]]:
+        """(name, value, what kind of identifier it holds: "email", "phones" or ""), for
+        templates, which link identifiers to the profile page; a list, since a field named
+        "items" would hide a dict's own."""
+        listed = []
+        for name, value in (self.fields or {}).items():
+            kind = ""
+            if name == "email" and isinstance(value, str):
+                kind = "email"
+            elif name == "phones" and isinstance(value, list):
+                kind = "phones"
+            listed.append((name, value, kind))
+        return listed
 
 
 @dataclass

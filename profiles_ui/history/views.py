@@ -22,8 +22,8 @@ from profiles_ui.history.exports import export_response
 from profiles_ui.history.forms import (
     COUNT_CAP,
     HistoryFilterForm,
-    LookupForm,
     ResendForm,
+    SearchLookupForm,
     TimelineForm,
     visible_records,
 )
@@ -103,7 +103,7 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
 @roles.required(roles.LOOKUP_PROFILE)
 def history_lookup(request: HtmxHttpRequest) -> HttpResponse:
     """The search box's "Look up in Altcraft": the profile page for what was typed."""
-    form = LookupForm(request.GET)
+    form = SearchLookupForm(request.GET)
     if form.is_valid():
         url = f"{reverse('profile')}?{urlencode(form.profile_query())}"
     else:
