@@ -7,7 +7,6 @@ from django.db import NotSupportedError
 from django.db.models import CharField, F, Func, JSONField, QuerySet, Window
 from django.db.models.functions import DenseRank
 
-from altcraft.error_codes import describe_error
 from altcraft.formats import int_or_none
 from profiles_ui.bulk.report import row_outcomes
 from profiles_ui.models import Identifier, Submission
@@ -64,10 +63,6 @@ class RowAnswer:
     def number(self) -> int:
         """The row as people count it, as the record page's per-profile results do."""
         return self.row + 1
-
-    @property
-    def meaning(self) -> str:
-        return "" if self.succeeded or self.error is None else describe_error(self.error)
 
 
 @dataclass

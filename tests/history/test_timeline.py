@@ -262,3 +262,12 @@ def test_the_timelines_identifiers_link_to_the_profile_page(client_for):
     assert '<h2><a href="/profile/?email=ann%40example.com" class="profile-link">' in html
     for query in ("email=ann%40example.com", "phone=%2B79001234567", "profile_id=p-1"):
         assert f'href="/profile/?{query}&amp;db_id=1&amp;connection=sandbox"' in html, query
+
+
+@pytest.mark.django_db
+def test_odd_field_values_are_shown_as_json_not_linked(client_for):
+    single({"email": ["not", "a string"], "phones": "+79001234567", "items": 1}, db_id=1)
+    html = entries(client_for("support"), email="ann@example.com").content.decode()
+    assert "<code>phones</code> +79001234567" in html
+    assert "<code>items</code> 1" in html
+    assert "phone=%2B79001234567" not in html
