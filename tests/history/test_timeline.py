@@ -271,3 +271,20 @@ def test_odd_field_values_are_shown_as_json_not_linked(client_for):
     assert "<code>phones</code> +79001234567" in html
     assert "<code>items</code> 1" in html
     assert "phone=%2B79001234567" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("before", "problem"),
+    [("abc", "Enter a whole number."), ("0", "greater than or equal to 1"), ("1" * 30, None)],
+)
+def test_a_bad_cursor_is_named_not_a_500(client_for, before, problem):
+    response = client_for("support").get(
+        reverse("history_timeline"), {"email": "ann@example.com", "before": before}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    if problem:
+        assert "before (the older page's cursor):" in html and problem in html
+    else:
+        assert "No records about this customer." in html
