@@ -104,7 +104,7 @@ def test_rows_beyond_the_first_few_are_counted_as_more(support):
 
 
 @pytest.mark.django_db
-def test_the_rows_cost_one_query_per_page_however_many_batches_match(support):
+def test_the_rows_cost_the_same_queries_however_many_batches_match(support):
     client, user = support
     for _ in range(2):
         batch_record(user)
