@@ -18,6 +18,7 @@ urlpatterns = [
     path("history/<int:pk>/", history.history_record, name="history_record"),
     path("history/<int:pk>/resend/", history.history_resend, name="history_resend"),
     path("history/timeline/", history.history_timeline, name="history_timeline"),
+    path("history/lookup/", history.history_lookup, name="history_lookup"),
     path("history/export.csv", history.history_export_csv, name="history_export_csv"),
     path("history/export.jsonl", history.history_export_jsonl, name="history_export_jsonl"),
     path("bulk/", bulk.bulk_upload, name="bulk_upload"),

@@ -17,8 +17,8 @@ from profiles_ui.models import Batch, BatchChunk, Submission
 # Only what the tables show: the bodies can be large and are read on the detail page only.
 LIST_COLUMNS = (
     "id", "created_at", "username", "role", "connection", "connection_production", "operation",
-    "format", "state", "error", "email", "phone", "profile_id", "profile_count", "duration_ms",
-    "parent_id",
+    "format", "state", "error", "email", "phone", "profile_id", "db_id", "profile_count",
+    "duration_ms", "parent_id",
 )  # fmt: skip
 
 

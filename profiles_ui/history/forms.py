@@ -17,7 +17,7 @@ from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
 from profiles_ui.history import identifiers as found
-from profiles_ui.history import overwrite
+from profiles_ui.history import overwrite, rows
 from profiles_ui.models import Identifier, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
@@ -47,6 +47,8 @@ MATCHES = [
 # rows a substring matches, and for "newest first" it would otherwise read the records
 # backwards, all of them when the hits are few (bench_history: 0.7 s at 1,000,000 records).
 HITS_BY_ID = 1_000
+# Rows of one batch record shown under it in the list; the record page has all of them.
+ROWS_SHOWN = 3
 
 
 def identifier_matches(text: str, match: str = "exact", region: str = "") -> QuerySet[Identifier]:
@@ -151,6 +153,17 @@ class HistoryFilterForm(forms.Form):
         if not user.has_perm(roles.VIEW_ALL_HISTORY):
             del self.fields["username"]  # marketers only ever see themselves
 
+    # Folded behind "Filters" on a phone: shown unfolded only when one of them is set.
+    FOLDED = ("state", "operation", "connection", "username", "error", "date_from", "date_to")
+
+    def filters_set(self) -> bool:
+        """Whether a folded filter holds a value (or an error), so that it is shown."""
+        return any(
+            self.data.get(name, "").strip() or self.errors.get(name)
+            for name in self.FOLDED
+            if name in self.fields
+        )
+
     def clean(self) -> dict:
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
@@ -170,11 +183,22 @@ class HistoryFilterForm(forms.Form):
         if data.get("date_to") and data["date_to"] < date.max:  # the last day has no end
             records = records.filter(created_at__lt=start_of(data["date_to"] + timedelta(days=1)))
         if data.get("q"):
-            connection = get_connection(data["connection"]) if data.get("connection") else None
-            region = found.phone_region(connection)
-            match = data.get("match") or "auto"
-            records = records.filter(search_condition(data["q"], match, region))
+            records = records.filter(search_condition(data["q"], *self.search_terms()[1:]))
         return records
+
+    def search_terms(self) -> tuple[str, str, str]:
+        """(text, match, phone region) of the search box; text is "" when nothing is searched."""
+        data = self.cleaned_data
+        connection = get_connection(data["connection"]) if data.get("connection") else None
+        return data.get("q") or "", data.get("match") or "auto", found.phone_region(connection)
+
+    def matching_rows(self, records: list[Submission]) -> dict[int, rows.RecordRows]:
+        """For the records of a page: the rows of each batch that the search found."""
+        text, match, region = self.search_terms()
+        if not text:
+            return {}
+        hits = identifier_matches(text.strip(), match, region).filter(row__isnull=False)
+        return rows.matching_rows(hits, [record.pk for record in records], ROWS_SHOWN)
 
     def query_string(self, **cursor: int) -> str:
         """The current filters as a query string, with a new cursor (or none)."""
@@ -183,6 +207,27 @@ class HistoryFilterForm(forms.Form):
             params.pop(name, None)
         params.update({name: str(value) for name, value in cursor.items()})
         return params.urlencode()
+
+
+class SearchLookupForm(forms.Form):
+    """The search box's text, to look it up in Altcraft on the profile page."""
+
+    q = forms.CharField(
+        max_length=254,
+        error_messages={"required": "type an email, phone or profile ID to look it up"},
+    )
+    connection = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].choices = [("", ""), *((c, c) for c in all_connections())]
+
+    def profile_query(self) -> dict[str, str]:
+        """The profile page's query: the identifier guessed from the text, and the connection."""
+        name = self.cleaned_data.get("connection") or ""
+        region = found.phone_region(get_connection(name) if name else None)
+        kind, value = found.lookup_kind(self.cleaned_data["q"], region)
+        return {kind: value, **({"connection": name} if name else {})}
 
 
 def start_of(day: date) -> datetime:
@@ -195,7 +240,8 @@ class TimelineForm(forms.Form):
     email = forms.CharField(required=False, max_length=254)
     phone = forms.CharField(required=False, max_length=32)
     profile_id = forms.CharField(required=False, max_length=64)
-    after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Keyset cursor: the id of the oldest record of the page before.
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     KEYS = ("email", "phone", "profile_id")
 
@@ -206,14 +252,6 @@ class TimelineForm(forms.Form):
             raise forms.ValidationError("Give exactly one of email, phone or profile_id.")
         cleaned["key"], cleaned["value"] = given[0], cleaned[given[0]].strip()
         return cleaned
-
-    def filter(self, records: QuerySet[Submission]) -> QuerySet[Submission]:
-        """Every record carrying the identifier, batch rows included."""
-        return records.filter(pk__in=self.rows().values("submission_id"))
-
-    def rows(self) -> QuerySet[Identifier]:
-        """The identifier rows naming this customer: which row of each record is theirs."""
-        return identifier_matches(self.cleaned_data["value"], "exact")
 
 
 class ResendForm(forms.Form):

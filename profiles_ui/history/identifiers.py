@@ -52,6 +52,17 @@ def search_forms(text: str, region: str) -> set[str]:
     return {form[:MAX_LENGTH] for form in forms_ if form}
 
 
+def lookup_kind(text: str, region: str) -> tuple[str, str]:
+    """What a search box's text is, to look it up in Altcraft: (kind, value) with kind one of
+    email, phone (then in E.164) or profile_id."""
+    text = text.strip()
+    if "@" in text:
+        return EMAIL, text
+    if phone := formats.normalise_phone(text, region):
+        return PHONE, phone
+    return PROFILE_ID, text
+
+
 def in_profile(profile: dict[str, Any], row: int | None, field_name: object) -> Iterator[Found]:
     """Raw identifiers of one profile object: a single request's data or a batch's row."""
     for key, kind in ((EMAIL, EMAIL), (PHONE, PHONE), (PROFILE_ID, PROFILE_ID)):

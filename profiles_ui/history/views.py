@@ -2,24 +2,28 @@
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from profiles_ui import audit, roles, services
 from profiles_ui.connections import get_connection
-from profiles_ui.history import overwrite
+from profiles_ui.history import overwrite, timeline
 from profiles_ui.history.display import LIST_COLUMNS, record_context
 from profiles_ui.history.exports import export_response
 from profiles_ui.history.forms import (
     COUNT_CAP,
     HistoryFilterForm,
     ResendForm,
+    SearchLookupForm,
     TimelineForm,
     visible_records,
 )
@@ -27,7 +31,6 @@ from profiles_ui.http import HtmxHttpRequest
 from profiles_ui.models import ChainCheck, Submission
 
 PAGE_SIZE = 50
-TIMELINE_PAGE_SIZE = 200
 
 
 @dataclass
@@ -66,6 +69,9 @@ def list_context(form: HistoryFilterForm) -> dict:
     records = form.filter(visible_records(form.user))
     data = form.cleaned_data
     page = keyset_page(records, before=data.get("before"), after=data.get("after"))
+    matched = form.matching_rows(page.records)
+    for record in page.records:
+        record.matched_rows = matched.get(record.pk)
     count, capped = capped_count(records)
     return {
         "form": form,
@@ -91,6 +97,21 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@require_GET
+@roles.required(roles.LOOKUP_PROFILE)
+def history_lookup(request: HtmxHttpRequest) -> HttpResponse:
+    """The search box's "Look up in Altcraft": the profile page for what was typed."""
+    form = SearchLookupForm(request.GET)
+    if form.is_valid():
+        url = f"{reverse('profile')}?{urlencode(form.profile_query())}"
+    else:
+        for errors in form.errors.values():
+            messages.error(request, f"Look up in Altcraft: {' '.join(errors)}.")
+        url = f"{reverse('history')}?{request.GET.urlencode()}"
+    # From htmx (the search form is submitted by it), the browser itself must go there.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @never_cache  # personal data: not kept by browsers or proxies
@@ -143,17 +164,17 @@ def history_resend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @roles.required(roles.VIEW_HISTORY)
 def history_timeline(request: HtmxHttpRequest) -> HttpResponse:
     form = TimelineForm(request.GET)
-    context: dict = {"form": form, "records": None}
+    context: dict = {"form": form, "timeline": None}
     if form.is_valid():
-        records = form.filter(visible_records(request.user)).only(*LIST_COLUMNS)
-        if after := form.cleaned_data.get("after"):
-            records = records.filter(id__gt=after)
-        rows = list(records.order_by("id")[: TIMELINE_PAGE_SIZE + 1])
-        context["records"] = rows[:TIMELINE_PAGE_SIZE]
-        if len(rows) > TIMELINE_PAGE_SIZE:
+        data = form.cleaned_data
+        found = timeline.page(
+            visible_records(request.user), data["value"], before=data.get("before")
+        )
+        context["timeline"] = found
+        if found.older:
             params = request.GET.copy()
-            params["after"] = str(rows[TIMELINE_PAGE_SIZE - 1].id)
-            context["later_query"] = params.urlencode()
+            params["before"] = str(found.older)
+            context["older_query"] = params.urlencode()
     return render(request, "profiles_ui/history/timeline.html", context)
 
 

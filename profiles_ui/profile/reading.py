@@ -5,15 +5,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
 
 from altcraft.client import TransportError
 from altcraft.live_profile import Identifier, get_body, profile_of
 from profiles_ui import audit, catalog, services
 from profiles_ui.connections import Connection
-from profiles_ui.models import Submission
+from profiles_ui.history import identifiers as found
+from profiles_ui.history import timeline
 
-TIMELINE_LENGTH = 50
+TIMELINE_LENGTH = 20
 
 
 @dataclass
@@ -63,19 +63,20 @@ def read_and_log(
     return reading
 
 
-def console_timeline(user: AbstractBaseUser, identifier: Identifier) -> QuerySet[Submission]:
-    """The console's own requests about this customer, newest first.
-
-    The one place the profile page asks the history for its timeline, so that it can be
-    pointed at the history's own timeline query.
-    """
+def console_timeline(
+    user: AbstractBaseUser, identifier: Identifier, connection: Connection | None = None
+) -> timeline.Page:
+    """The console's own requests about this customer, newest first: the history's timeline,
+    with what each set and what Altcraft answered for this customer's row."""
     from profiles_ui.history.forms import visible_records
 
-    column = {"email": "email", "phone": "phone", "profile_id": "profile_id"}.get(identifier.kind)
-    if column is None:
-        return Submission.objects.none()
-    records = visible_records(user).filter(**{column: identifier.value})
-    return records.order_by("-id")[:TIMELINE_LENGTH]
+    region = found.phone_region(connection)
+    return timeline.page(
+        visible_records(user),
+        identifier.value,
+        region=region,
+        size=TIMELINE_LENGTH,
+    )
 
 
 def candidates(user: AbstractBaseUser, identifier: Identifier) -> list[str]:

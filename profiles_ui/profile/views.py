@@ -55,7 +55,7 @@ def profile(request: HtmxHttpRequest) -> HttpResponse:
         "db_id": db_id,
         "identifier": identifier,
         "reading": found,
-        "timeline": reading.console_timeline(request.user, identifier),
+        "timeline": reading.console_timeline(request.user, identifier, connection),
         "error_meaning": describe_error(found.error) if found.error else "",
     }
     if found.error == 435:

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from profiles_ui import services
+from tests.helpers import make_record
 
 pytestmark = [
     pytest.mark.browser,
@@ -53,6 +54,8 @@ def test_filter_search_open_lineage_diff_and_resend(history, screenshot):
     expect(page.locator("#history-results")).to_contain_text("404")
 
     page.get_by_label("State").select_option(label="Any state")
+    # htmx drops a second request from the form while the first is in flight: wait for it.
+    expect(page.locator("#history-results")).to_contain_text("3 records")
     page.get_by_label("Search").fill("bob@example.com")
     page.get_by_label("Search").press("Enter")
     expect(page.locator("#history-results")).to_contain_text("1 record")
@@ -81,14 +84,47 @@ def test_filter_search_open_lineage_diff_and_resend(history, screenshot):
     screenshot("history-resent")
 
 
-def test_list_is_usable_on_a_phone(history, screenshot):
+def test_list_on_a_phone_shows_record_time_state_and_customer_with_filters_folded(
+    history, screenshot
+):
     page = history[0]
+    make_record(
+        state="transport_failed", error=None, email="olga.petrova-smirnova@example.com"
+    )  # the longest state and a long address must still fit
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/history/")
-    expect(page.locator("#history-results")).to_contain_text("3 records")
-    body_width = page.evaluate("document.documentElement.scrollWidth")
-    assert body_width <= 390  # the table scrolls inside its wrapper, not the page
+    expect(page.locator("#history-results")).to_contain_text("4 records")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no page scroll
+    headers = page.locator(".history-table thead th")
+    cells = page.locator(".history-table tbody tr").first.locator("td")
+    for column, name in enumerate(["Record", "When", "State", "Customer"]):
+        expect(headers.nth(column)).to_contain_text(name)
+        for cell in (headers.nth(column), cells.nth(column)):
+            expect(cell).to_be_visible()
+            box = cell.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+    expect(cells.nth(3)).to_contain_text("olga.petrova-smirnova@example.com")
+    expect(page.get_by_label("State")).to_be_hidden()
+    toggle = page.locator("details.history-filter-toggle > summary")
+    expect(toggle).to_have_text("Filters")
     screenshot("history-list-390")
+
+    toggle.click()
+    expect(page.get_by_label("State")).to_be_visible()
+    page.goto("/history/?state=rejected")  # a filter that is set is shown
+    expect(page.get_by_label("State")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_wide_screens_show_the_filters_and_look_up_the_typed_identifier(history):
+    page = history[0]
+    page.goto("/history/")
+    expect(page.get_by_label("State")).to_be_visible()
+    expect(page.locator("details.history-filter-toggle > summary")).to_be_hidden()
+
+    page.get_by_label("Search").fill("8 900 123-45-67")
+    page.get_by_role("button", name="Look up in Altcraft").click()
+    expect(page).to_have_url(re.compile(r"/profile/\?phone=%2B79001234567$"))
 
 
 def test_record_shows_request_and_response_side_by_side_when_wide(history, screenshot):
@@ -130,3 +166,22 @@ def test_resending_over_a_newer_record_needs_the_tick_on_a_phone_by_keyboard(his
     page.get_by_role("button", name="Send again").press("Enter")
     expect(page.get_by_text(re.compile(r"Sent again as record \d+"))).to_be_visible()
     expect(page.locator(".overwrote")).to_contain_text(f"Sent over newer records #{fixed.pk}")
+
+
+def test_timeline_shows_what_each_record_set_and_the_fields_after_it(history, screenshot):
+    page, rejected, fixed, other = history
+    page.goto("/history/timeline/?email=ann@example.com")
+    entries = page.locator(".customer-timeline > li")
+    expect(entries).to_have_count(2)
+    expect(entries.first).to_contain_text(f"#{fixed.pk}")  # newest first
+    expect(entries.first).to_contain_text("_fname Ann")
+    expect(entries.first.locator(".after")).to_contain_text(f"After #{fixed.pk}:")
+    expect(entries.first.locator(".after")).to_contain_text("_fname Ann")
+    expect(entries.last).to_contain_text("error 404")
+    screenshot("history-timeline")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("history-timeline-390")
+    page.get_by_role("link", name="ann@example.com").first.click()
+    expect(page).to_have_url(re.compile(r"/profile/\?email=ann%40example.com"))

@@ -157,3 +157,19 @@ def test_purged_record_says_its_bodies_were_removed(client_for):
         state="succeeded", request_body="", response_body="", purged_at=record.created_at
     )
     assert "Removed by the retention purge" in page(client_for("support"), record)
+
+
+@pytest.mark.django_db
+def test_the_records_identifiers_link_to_the_profile_page(client_for):
+    record = make_record(
+        db_id=1, phone="+79001234567", profile_id="p-7",
+        results=[{"error": 0, "profile_id": "p-8"}],
+    )  # fmt: skip
+    html = client_for("support").get(reverse("history_record", args=[record.pk])).content.decode()
+    for query in (
+        "email=ann%40example.com",
+        "phone=%2B79001234567",
+        "profile_id=p-7",
+        "profile_id=p-8",
+    ):
+        assert f'href="/profile/?{query}&amp;db_id=1&amp;connection=sandbox"' in html, query

@@ -180,3 +180,15 @@ def test_the_last_possible_day_is_an_open_end_not_an_overflow(client_for, url):
 def test_a_date_before_1900_is_refused_on_its_field(client_for):
     response = client_for("auditor").get("/history/", {"date_from": "0001-01-01"})
     assert "Date from: enter a date from 1900 on" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "unfolded"),
+    [({}, False), ({"q": "ann@example.com"}, False), ({"state": "rejected"}, True),
+     ({"date_from": "not a date"}, True)],
+)  # fmt: skip
+def test_the_filters_are_folded_unless_one_is_set(client_for, params, unfolded):
+    html = client_for("support").get(reverse("history"), params).content.decode()
+    assert ('<details class="history-filter-toggle" open>' in html) is unfolded
+    assert '<details class="history-filter-toggle"' in html

@@ -307,3 +307,26 @@ def test_lookup_rows_cannot_be_changed_or_deleted(support):
         row.save()
     with pytest.raises(FinalRecordError):
         ProfileLookup.objects.all().delete()
+
+
+def test_the_profile_timeline_is_the_historys_with_batch_rows_and_fields_after(support):
+    from profiles_ui.models import Identifier
+    from tests.helpers import make_record
+
+    make_profile()
+    rows = [{"email": "other@example.com"}, {"email": "petrova@example.com", "_fname": "Anna"}]
+    body = json.dumps({"token": "$ALTCRAFT_TOKEN", "db_id": 1, "data": rows})
+    record = make_record(
+        operation="profiles/import_batch", request_body=body, email="", profile_count=2, db_id=1,
+        results=[{"error": 0, "profile_id": "p-o"}, {"error": 0, "profile_id": "p-a"}],
+    )  # fmt: skip
+    Identifier.objects.create(submission=record, row=1, kind="email", value="petrova@example.com")
+    html = look(support, email="petrova@example.com").content.decode()
+    timeline = html[html.index('id="timeline-heading"') :]
+    assert f'<a href="/history/{record.pk}/">#{record.pk}</a>' in timeline
+    assert "2 of 2 in the request" in timeline
+    assert 'href="/profile/?profile_id=p-a&amp;db_id=1&amp;connection=sandbox"' in timeline
+    assert (
+        f"After #{record.pk}: <code>email</code> petrova@example.com, <code>_fname</code> Anna"
+        in timeline
+    )
