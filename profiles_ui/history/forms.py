@@ -15,7 +15,7 @@ from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
 from profiles_ui.history import identifiers as found
-from profiles_ui.models import Identifier, Submission
+from profiles_ui.models import Identifier, RowsOutcome, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
 # of every matching row, and nobody pages through ten thousand records anyway.
@@ -86,6 +86,17 @@ class HistoryFilterForm(forms.Form):
     state = forms.ChoiceField(
         label="State", required=False, choices=[("", "Any state"), *Submission.State.choices]
     )
+    rows = forms.ChoiceField(
+        label="Rows",
+        required=False,
+        choices=[
+            ("", "Any rows outcome"),
+            (RowsOutcome.SUCCEEDED, "All rows succeeded"),
+            (RowsOutcome.PARTLY_FAILED, "Partly failed"),
+            (RowsOutcome.FAILED, "All rows failed"),
+        ],
+        help_text="How a batch request's rows fared; single-profile records have none.",
+    )
     operation = forms.ChoiceField(label="Operation", required=False)
     connection = forms.ChoiceField(label="Connection", required=False)
     username = forms.CharField(label="User", required=False, max_length=150)
@@ -138,6 +149,8 @@ class HistoryFilterForm(forms.Form):
         data = self.cleaned_data
         exact = {name: data.get(name) for name in ("state", "operation", "connection", "username")}
         records = records.filter(**{name: value for name, value in exact.items() if value})
+        if data.get("rows"):
+            records = records.filter(rows_outcome=data["rows"])
         if data.get("error") is not None:
             records = records.filter(error=data["error"])
         if data.get("date_from"):
