@@ -174,6 +174,7 @@ def test_fix_rows_opens_a_chunks_failed_rows_on_the_mapping(support, first_chunk
     mapping = support.get(response.url)
     assert mapping.status_code == 200
     assert mapping.context["form"]["matching"].value() == "email"
+    assert f"batch #{batch.pk}</a>, chunk 2: its failed rows only" in mapping.content.decode()
     assert outcomes.selected_rows(batch, fix.parent_rows, fix.parent_chunk) == {10_001, 10_002}
 
     checked_fix = support.post(response.url, mapping_data(support, fix))
