@@ -76,7 +76,7 @@ def rows_columns(record: Submission) -> dict[str, Any]:
     if not is_batch_operation(record.operation):
         return {}
     count = record.profile_count
-    failed = sum(1 for _ in failed_row_reasons(record, count))
+    failed = sum(1 for ok, *_ in row_outcomes(record, count) if not ok)
     if not failed:
         outcome = RowsOutcome.SUCCEEDED
     elif failed < count:
