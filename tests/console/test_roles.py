@@ -58,6 +58,12 @@ ROUTES: dict[str, Route] = {
     "bulk_report": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_cancel": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_retry": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_import_instead": Route(
+        allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
+    ),
+    "bulk_fix_rows": Route(
+        allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
+    ),
     "bulk_stop_check": Route(
         allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
     ),
