@@ -29,12 +29,14 @@ def sent(client, batch: Batch) -> Batch:
     return batch
 
 
-def update_of(client, rows: list[list]) -> Batch:
+def update_of(client, rows: list[list], before_sending=lambda: None) -> Batch:
     """An update of `rows` (people() rows), matched by email, checked and sent."""
     batch = upload(client, csv_bytes(rows), operation="profiles/update_batch")
     response = client.post(reverse("bulk_mapping", args=[batch.pk]), mapping_data(client, batch))
     assert response.status_code == 302, response.content.decode()[:2000]
-    return sent(client, wait_for_check(batch))
+    batch = wait_for_check(batch)
+    before_sending()
+    return sent(client, batch)
 
 
 def mapping_data(client, batch: Batch) -> dict:
@@ -118,21 +120,25 @@ def test_data_errors_say_fix_the_file_and_are_not_retried(support):
 
 @pytest.fixture
 def first_chunk_unanswered(settings):
-    """The batch's first request is applied but answered HTTP 500; later ones are answered."""
+    """Once armed, the next request that writes is applied but answered HTTP 500; the ones
+    after it are answered."""
     settings.BULK_STREAMS = 1
-    settings.SANDBOX_FAULTS_ENABLED = True
-    settings.SANDBOX_FAULTS = "status=500; after"
+
+    def arm():
+        settings.SANDBOX_FAULTS = "status=500; after"
+        settings.SANDBOX_FAULTS_ENABLED = True
 
     def answer_the_rest(**kwargs):
         settings.SANDBOX_FAULTS_ENABLED = False
 
     dedup.request_received.connect(answer_the_rest, weak=False)
-    yield
+    yield arm
     dedup.request_received.disconnect(answer_the_rest)
 
 
 def test_retry_offers_only_the_rows_a_retry_can_help_and_says_why(support, first_chunk_unanswered):
-    batch = update_of(support, people(10_003))  # chunk 1: 10,000 rows; chunk 2: 3 rows
+    # Chunk 1: 10,000 rows, answered HTTP 500; chunk 2: 3 rows, none of them found.
+    batch = update_of(support, people(10_003), first_chunk_unanswered)
     first, second = (c.submission for c in batch.chunks.order_by("index"))
     assert (first.state, first.rows_outcome) == (Submission.State.OUTCOME_UNKNOWN, "failed")
     assert (second.state, second.rows_outcome) == (Submission.State.SUCCEEDED, "failed")
@@ -158,13 +164,18 @@ def test_retry_offers_only_the_rows_a_retry_can_help_and_says_why(support, first
 
 
 def test_fix_rows_opens_a_chunks_failed_rows_on_the_mapping(support, first_chunk_unanswered):
-    batch = update_of(support, people(10_002))
+    batch = update_of(support, people(10_002), first_chunk_unanswered)
     second = batch.chunks.get(index=1)
     record_page = support.get(reverse("history_record", args=[second.submission.pk]))
     html = record_page.content.decode()
     assert "Fix rows…" in html
     assert reverse("bulk_fix_rows", args=[batch.pk]) in html
     assert "Fix and resend" not in html
+    first_page = support.get(
+        reverse("history_record", args=[batch.chunks.get(index=0).submission.pk])
+    )
+    assert "may have applied its rows already" in first_page.content.decode()
+    assert "may have applied its rows already" not in html
 
     response = support.post(reverse("bulk_fix_rows", args=[batch.pk]), {"chunk": second.pk})
 
