@@ -79,9 +79,9 @@ def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
 def import_instead(batch: Batch, *, user: AbstractBaseUser, chunk: BatchChunk | None) -> Batch:
     """A new batch importing the rows this batch's update did not find (of `chunk` alone if
     given), being checked; nothing is sent before its preview is confirmed."""
-    operation = outcomes.import_operation(batch)
     if batch.operation not in outcomes.IMPORT_INSTEAD:
         raise check.BatchError("this batch is not an update: no row went unfound by one")
+    operation = outcomes.import_operation(batch)
     if operation is None:
         raise check.BatchError(f"an import cannot match profiles by {batch.matching}")
     follow_up = send.follow_up_batch(
