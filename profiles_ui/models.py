@@ -12,6 +12,12 @@ class SubmissionQuerySet(models.QuerySet):
         return super().delete()
 
 
+class RowsOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded (all rows)"
+    PARTLY_FAILED = "partly_failed", "Partly failed"
+    FAILED = "failed", "Failed (all rows)"
+
+
 class Submission(models.Model):
     """One request the console sent to Altcraft, and what came back: the audit record.
 
@@ -74,6 +80,10 @@ class Submission(models.Model):
     transport_error = models.TextField(blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # How a batch request's rows fared, set once when it becomes final (empty for a single
+    # profile, and for batch records written before these columns existed).
+    rows_outcome = models.CharField(max_length=13, choices=RowsOutcome.choices, blank=True)
+    rows_failed = models.PositiveIntegerField(null=True, blank=True)
 
     # Lineage: a fix or a resend points at the record it came from and says why.
     parent = models.ForeignKey(
@@ -103,6 +113,7 @@ class Submission(models.Model):
             models.Index(fields=["operation", "-id"], name="submission_operation_idx"),
             models.Index(fields=["error", "-id"], name="submission_error_idx"),
             models.Index(fields=["username", "-id"], name="submission_username_idx"),
+            models.Index(fields=["rows_outcome", "-id"], name="submission_rows_outcome_idx"),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +133,13 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in self.FINAL_STATES
+
+    @property
+    def rows_text(self) -> str:
+        """How the rows fared, as the pages say it: "Partly failed (3 of 100)"."""
+        if self.rows_outcome == RowsOutcome.PARTLY_FAILED:
+            return f"Partly failed ({self.rows_failed} of {self.profile_count} rows)"
+        return RowsOutcome(self.rows_outcome).label if self.rows_outcome else ""
 
 
 class FinalRecordError(Exception):
@@ -254,6 +272,11 @@ class Batch(models.Model):
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Stopped by an error"
 
+    class ParentRows(models.TextChoices):
+        FAILED = "failed", "its failed rows"
+        RETRYABLE = "retryable", "its rows a retry can help"
+        NOT_FOUND = "not_found", "its rows not found, imported instead"
+
     ACTIVE_STATES = frozenset({State.QUEUED, State.RUNNING})
     FINAL_STATES = frozenset({State.CANCELLED, State.FINISHED, State.FAILED})
 
@@ -266,9 +289,17 @@ class Batch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     username = models.CharField(max_length=150)
-    # A retry of another batch's failed rows reads the same file, only those rows.
+    # A follow-up of another batch (a retry, an import of the rows not found, a fix of one
+    # chunk's rows) reads the same file, only the parent's rows that `parent_rows` selects,
+    # of `parent_chunk` alone when it is set.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
+    )
+    parent_rows = models.CharField(
+        max_length=9, choices=ParentRows.choices, default=ParentRows.FAILED
+    )
+    parent_chunk = models.ForeignKey(
+        "BatchChunk", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
     )
 
     # The file, as uploaded and as sniffed.

@@ -4,6 +4,7 @@ Order matters: the record is written (pending) before the request leaves, so a c
 middle still leaves a trace with its Request-ID; it is finalised exactly once afterwards.
 """
 
+import copy
 import threading
 import uuid
 from typing import Any
@@ -23,6 +24,7 @@ from altcraft.client import (
 from altcraft.codec import decode, encode_json, encode_xml
 from altcraft.formats import int_or_none
 from profiles_ui import audit
+from profiles_ui.bulk import outcomes
 from profiles_ui.connections import Connection, get_connection
 from profiles_ui.history import identifiers as found
 from profiles_ui.models import Identifier, Submission
@@ -310,6 +312,10 @@ def outcome(response: AltcraftResponse, record: Submission) -> dict[str, Any]:
 def finalise(record: Submission, **fields: Any) -> Submission:
     """The only change a record ever gets: pending to final, once."""
     fields["finished_at"] = timezone.now()
+    answered = copy.copy(record)
+    for name, value in fields.items():
+        setattr(answered, name, value)
+    fields.update(outcomes.rows_columns(answered))
     bodies = audit.bodies_digest(record.request_body, fields.get("response_body", ""))
     with transaction.atomic():
         updated = Submission.objects.filter(pk=record.pk, state=Submission.State.PENDING).update(

@@ -29,8 +29,6 @@ from typing import Any, NamedTuple
 import orjson
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from altcraft.batching import ProfileTooLarge, encode_item, split_into_chunks
@@ -53,7 +51,7 @@ from profiles_ui.bulk.files import (
     remove_chunk_bodies,
 )
 from profiles_ui.bulk.mapping import Mapper, Problems, column_of, mapper_for, mapping_problems
-from profiles_ui.bulk.report import failed_rows
+from profiles_ui.bulk.outcomes import selected_rows
 from profiles_ui.connections import get_connection
 from profiles_ui.history import identifiers as found
 from profiles_ui.history.exports import neutralise
@@ -261,12 +259,13 @@ class _Plan:
 
 
 def selected_records(batch: Batch) -> Iterator[tuple[int, str]]:
-    """The file's rows this batch is about, unparsed: all of them, or a retry's failed rows."""
+    """The file's rows this batch is about, unparsed: all of them, or the parent's rows a
+    follow-up batch (a retry, an import of rows not found, a chunk's fix) selects."""
     records = read_records(Path(batch.file.path), file_info(batch))
     if batch.parent_id is None:
         yield from records
         return
-    wanted = failed_rows(batch.parent)
+    wanted = selected_rows(batch.parent, batch.parent_rows, batch.parent_chunk)
     for number, record in records:
         if number in wanted:
             yield number, record
@@ -276,7 +275,7 @@ def estimate_rows(batch: Batch) -> int:
     """Lines in the file, less the header: the progress bar's 100% (quoted line breaks and
     blank lines make it a little high)."""
     if batch.parent_id is not None:
-        return batch.parent.chunks.aggregate(rows=Coalesce(Sum("failed"), 0))["rows"]
+        return len(selected_rows(batch.parent, batch.parent_rows, batch.parent_chunk))
     lines, last = 0, b"\n"
     with batch.file.open("rb") as data:
         while block := data.read(1 << 20):

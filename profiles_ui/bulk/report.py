@@ -47,18 +47,6 @@ def row_outcomes(record: Submission, count: int) -> list[tuple[bool, str, Any, s
     return [(False, "", record.error, record.error_text or record.get_state_display())] * count
 
 
-def failed_rows(batch: Batch) -> set[int]:
-    """Row numbers Altcraft did not accept: rejected items and rows of failed requests."""
-    rows: set[int] = set()
-    for chunk in batch.chunks.filter(done=True, failed__gt=0).select_related("submission"):
-        for (ok, *_), number in zip(
-            row_outcomes(chunk.submission, chunk.row_count), chunk.rows, strict=False
-        ):
-            if not ok:
-                rows.add(number)
-    return rows
-
-
 # --- Progress and report -------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from altcraft.batching import body_prefix
 from profiles_ui import services
+from profiles_ui.bulk import outcomes
 from profiles_ui.bulk.check import BatchError, envelope
 from profiles_ui.bulk.files import (
     CHUNK_FORMAT,
@@ -235,11 +236,35 @@ COPIED_ON_RETRY = (
 )  # fmt: skip
 
 
-def retry_batch(batch: Batch, *, user: AbstractBaseUser) -> Batch:
-    """A new batch of this batch's failed rows, same file, mapping and options (to be checked)."""
+NOTHING_SELECTED = {
+    Batch.ParentRows.FAILED: "no row failed",
+    Batch.ParentRows.RETRYABLE: "no failed row is one a retry can help",
+    Batch.ParentRows.NOT_FOUND: "no row went unfound by the update",
+}
+
+
+def follow_up_batch(
+    batch: Batch,
+    *,
+    user: AbstractBaseUser,
+    rows: str,
+    chunk: BatchChunk | None = None,
+    operation: str = "",
+) -> Batch:
+    """A new batch of some of this batch's failed rows (`rows`, of `chunk` alone if given),
+    same file, mapping and options, to be checked; `operation` replaces the batch's own."""
     if batch.state not in Batch.FINAL_STATES:
         raise BatchError("wait until the batch has finished")
-    if not batch.chunks.filter(failed__gt=0).exists():
-        raise BatchError("no row of this batch failed")
+    if not outcomes.selected_rows(batch, rows, chunk):
+        raise BatchError(NOTHING_SELECTED[rows])
     fields = {name: getattr(batch, name) for name in COPIED_ON_RETRY}
-    return Batch.objects.create(**fields, parent=batch, user=user, username=user.get_username())
+    if operation:
+        fields["operation"] = operation
+    return Batch.objects.create(
+        **fields,
+        parent=batch,
+        parent_rows=rows,
+        parent_chunk=chunk,
+        user=user,
+        username=user.get_username(),
+    )

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
-from profiles_ui.bulk import check, send
-from profiles_ui.models import Batch
+from profiles_ui.bulk import check, outcomes, send
+from profiles_ui.models import Batch, BatchChunk
 
 
 @task()
@@ -69,10 +69,26 @@ def start_send(batch: Batch) -> None:
 
 
 def retry(batch: Batch, *, user: AbstractBaseUser) -> Batch:
-    """A new batch of this batch's failed rows, same file, mapping and options, being checked."""
-    retry_batch = send.retry_batch(batch, user=user)
+    """A new batch of this batch's failed rows a retry can help, same file, mapping and
+    options, being checked."""
+    retry_batch = send.follow_up_batch(batch, user=user, rows=Batch.ParentRows.RETRYABLE)
     queue_check(retry_batch)
     return retry_batch
+
+
+def import_instead(batch: Batch, *, user: AbstractBaseUser, chunk: BatchChunk | None) -> Batch:
+    """A new batch importing the rows this batch's update did not find (of `chunk` alone if
+    given), being checked; nothing is sent before its preview is confirmed."""
+    if batch.operation not in outcomes.IMPORT_INSTEAD:
+        raise check.BatchError("this batch is not an update: no row went unfound by one")
+    operation = outcomes.import_operation(batch)
+    if operation is None:
+        raise check.BatchError(f"an import cannot match profiles by {batch.matching}")
+    follow_up = send.follow_up_batch(
+        batch, user=user, rows=Batch.ParentRows.NOT_FOUND, chunk=chunk, operation=operation
+    )
+    queue_check(follow_up)
+    return follow_up
 
 
 def resume(*, stale_after: int | None = None) -> list[int]:

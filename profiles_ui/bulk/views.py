@@ -18,11 +18,11 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from altcraft.formats import DEFAULT_PHONE_REGION, int_or_none
 from profiles_ui import catalog, roles
-from profiles_ui.bulk import check, files, mapping, report, send, tasks
+from profiles_ui.bulk import check, files, mapping, outcomes, report, send, tasks
 from profiles_ui.bulk.forms import MappingForm, UploadForm
 from profiles_ui.connections import Connection, active_connection, get_connection
 from profiles_ui.http import HtmxHttpRequest
-from profiles_ui.models import Batch, SavedMapping
+from profiles_ui.models import Batch, BatchChunk, SavedMapping
 
 
 def visible_batch(request: HtmxHttpRequest, pk: int) -> Batch:
@@ -179,6 +179,8 @@ def bulk_invalid_rows(request: HtmxHttpRequest, pk: int) -> FileResponse:
 def bulk_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = visible_batch(request, pk)
     context = {"batch": batch, "progress": report.progress(batch)}
+    if batch.state in Batch.FINAL_STATES and context["progress"].failed:
+        context["steps"] = outcomes.next_steps(batch)
     template = "profiles_ui/bulk/progress.html"
     if request.htmx:
         template += "#progress"
@@ -224,3 +226,42 @@ def bulk_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Retry: {exc}.")
         return redirect("bulk_progress", pk=pk)
     return redirect("bulk_preview", pk=retry_batch.pk)
+
+
+def posted_chunk(request: HtmxHttpRequest, batch: Batch) -> BatchChunk | None:
+    """The chunk of `batch` a follow-up is limited to, when the form names one."""
+    if not request.POST.get("chunk"):
+        return None
+    return get_object_or_404(batch.chunks, pk=int_or_none(request.POST["chunk"]))
+
+
+@roles.required(roles.SUBMIT)
+@require_POST
+def bulk_import_instead(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Import the rows an update did not find: a new batch, checked, then confirmed as usual."""
+    batch = visible_batch(request, pk)
+    try:
+        with transaction.atomic():
+            follow_up = tasks.import_instead(
+                batch, user=request.user, chunk=posted_chunk(request, batch)
+            )
+    except check.BatchError as exc:
+        messages.error(request, f"Import them instead: {exc}.")
+        return redirect("bulk_progress", pk=pk)
+    return redirect("bulk_preview", pk=follow_up.pk)
+
+
+@roles.required(roles.SUBMIT)
+@require_POST
+def bulk_fix_rows(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """One chunk's failed rows as a new batch, opened on its mapping to be fixed."""
+    batch = visible_batch(request, pk)
+    chunk = posted_chunk(request, batch)
+    try:
+        follow_up = send.follow_up_batch(
+            batch, user=request.user, rows=Batch.ParentRows.FAILED, chunk=chunk
+        )
+    except check.BatchError as exc:
+        messages.error(request, f"Fix rows: {exc}.")
+        return redirect("bulk_progress", pk=pk)
+    return redirect("bulk_mapping", pk=follow_up.pk)

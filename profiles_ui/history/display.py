@@ -11,6 +11,7 @@ from altcraft import codec
 from altcraft.error_codes import describe_error
 from altcraft.operations import OPERATIONS, normalize_path
 from profiles_ui.bodies import Body
+from profiles_ui.bulk import outcomes
 from profiles_ui.history.exports import configured_tokens, redact
 from profiles_ui.models import Batch, BatchChunk, Submission
 
@@ -18,7 +19,7 @@ from profiles_ui.models import Batch, BatchChunk, Submission
 LIST_COLUMNS = (
     "id", "created_at", "username", "role", "connection", "connection_production", "operation",
     "format", "state", "error", "email", "phone", "profile_id", "db_id", "profile_count",
-    "duration_ms", "parent_id",
+    "duration_ms", "parent_id", "rows_outcome", "rows_failed",
 )  # fmt: skip
 
 
@@ -31,6 +32,12 @@ def record_context(record: Submission, visible: QuerySet[Submission]) -> dict:
         response_format = codec.detect_format(response_body.encode())
     except codec.PayloadError:
         response_format = record.format
+    if record.is_final and not record.rows_outcome:
+        # Written before rows were counted on the record: counted for this page only.
+        for name, value in outcomes.rows_columns(record).items():
+            setattr(record, name, value)
+    chunk = BatchChunk.objects.filter(submission=record).select_related("batch").first()
+    batch = chunk.batch if chunk else None
     return {
         "record": record,
         "request": Body(request_body, record.format),
@@ -40,7 +47,13 @@ def record_context(record: Submission, visible: QuerySet[Submission]) -> dict:
         "lineage": lineage(record, visible),
         "parent": parent,
         "changes": body_diff(parent, record) if parent else None,
-        "batch": _batch_of(record),
+        "batch": batch,
+        "chunk": chunk,
+        "failures": outcomes.record_failures(record) if record.rows_failed else [],
+        "import_operation": outcomes.import_operation(batch) if batch else None,
+        # A bulk chunk's failed rows are fixed as a batch of their own, on its mapping.
+        "fix_rows": bool(chunk and chunk.done and chunk.failed)
+        and batch.state in Batch.FINAL_STATES,
         # The builder holds one profile: a batch request's rows are fixed on the Bulk page.
         "fixable": not _is_batch(record.operation),
     }
@@ -142,8 +155,3 @@ def lineage(record: Submission, visible: QuerySet[Submission]) -> list[tuple[Sub
 def _is_batch(operation: str) -> bool:
     op = OPERATIONS.get(normalize_path(operation))
     return op is None or op.is_batch
-
-
-def _batch_of(record: Submission) -> Batch | None:
-    chunk = BatchChunk.objects.filter(submission=record).select_related("batch").first()
-    return chunk.batch if chunk else None

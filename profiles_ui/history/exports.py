@@ -32,6 +32,8 @@ FIELDS = (
     "format",
     "request_id",
     "state",
+    "rows_outcome",
+    "rows_failed",
     "matching",
     "email",
     "phone",
@@ -81,8 +83,8 @@ DATE_COLUMNS = tuple(FIELDS.index(n) for n in ("created_at", "finished_at", "pur
 TEXT_COLUMNS = tuple(
     FIELDS.index(n)
     for n in (
-        "username", "role", "connection", "operation", "url", "format", "state", "matching",
-        "email", "phone", "profile_id", "error_text", "transport_error", "reason",
+        "username", "role", "connection", "operation", "url", "format", "state", "rows_outcome",
+        "matching", "email", "phone", "profile_id", "error_text", "transport_error", "reason",
         "request_body", "response_body",
     )
 )  # fmt: skip

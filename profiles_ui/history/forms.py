@@ -17,8 +17,9 @@ from altcraft.operations import OPERATIONS
 from profiles_ui import roles
 from profiles_ui.connections import all_connections, get_connection
 from profiles_ui.history import identifiers as found
-from profiles_ui.history import overwrite, rows
-from profiles_ui.models import Identifier, Submission
+from profiles_ui.history import overwrite
+from profiles_ui.history import rows as batch_rows
+from profiles_ui.models import Identifier, RowsOutcome, Submission
 
 # Above this many matches the count is shown as "10,000+": counting past it would cost a scan
 # of every matching row, and nobody pages through ten thousand records anyway.
@@ -113,6 +114,17 @@ class HistoryFilterForm(forms.Form):
     state = forms.ChoiceField(
         label="State", required=False, choices=[("", "Any state"), *Submission.State.choices]
     )
+    rows = forms.ChoiceField(
+        label="Rows",
+        required=False,
+        choices=[
+            ("", "Any rows outcome"),
+            (RowsOutcome.SUCCEEDED, "All rows succeeded"),
+            (RowsOutcome.PARTLY_FAILED, "Partly failed"),
+            (RowsOutcome.FAILED, "All rows failed"),
+        ],
+        help_text="How a batch request's rows fared; single-profile records have none.",
+    )
     operation = forms.ChoiceField(label="Operation", required=False)
     connection = forms.ChoiceField(label="Connection", required=False)
     username = forms.CharField(label="User", required=False, max_length=150)
@@ -176,6 +188,8 @@ class HistoryFilterForm(forms.Form):
         data = self.cleaned_data
         exact = {name: data.get(name) for name in ("state", "operation", "connection", "username")}
         records = records.filter(**{name: value for name, value in exact.items() if value})
+        if data.get("rows"):
+            records = records.filter(rows_outcome=data["rows"])
         if data.get("error") is not None:
             records = records.filter(error=data["error"])
         if data.get("date_from"):
@@ -192,13 +206,13 @@ class HistoryFilterForm(forms.Form):
         connection = get_connection(data["connection"]) if data.get("connection") else None
         return data.get("q") or "", data.get("match") or "auto", found.phone_region(connection)
 
-    def matching_rows(self, records: list[Submission]) -> dict[int, rows.RecordRows]:
+    def matching_rows(self, records: list[Submission]) -> dict[int, batch_rows.RecordRows]:
         """For the records of a page: the rows of each batch that the search found."""
         text, match, region = self.search_terms()
         if not text:
             return {}
         hits = identifier_matches(text.strip(), match, region).filter(row__isnull=False)
-        return rows.matching_rows(hits, [record.pk for record in records], ROWS_SHOWN)
+        return batch_rows.matching_rows(hits, [record.pk for record in records], ROWS_SHOWN)
 
     def query_string(self, **cursor: int) -> str:
         """The current filters as a query string, with a new cursor (or none)."""

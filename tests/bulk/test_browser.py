@@ -5,8 +5,20 @@ import csv
 import io
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
-from tests.helpers import DB_TASKS, csv_bytes, people, start_worker, stop
+from tests.helpers import (
+    DB_TASKS,
+    IMMEDIATE_TASKS,
+    checked,
+    csv_bytes,
+    map_columns,
+    people,
+    start_worker,
+    stop,
+    upload,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,3 +76,33 @@ def test_upload_map_check_send_watch_and_download_the_report(worker, page, log_i
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot("bulk-progress-390")
+
+
+def test_failures_grouped_by_reason_lead_to_an_import_of_the_rows_not_found(
+    sandbox, settings, page, log_in, screenshot, django_user_model
+):
+    settings.TASKS = IMMEDIATE_TASKS
+    log_in("support")
+    client = Client()
+    client.force_login(django_user_model.objects.get(username="support"))
+    batch = checked(client, csv_bytes(people(1)), {"phone": ""})
+    client.post(reverse("bulk_preview", args=[batch.pk]))
+    update = upload(client, csv_bytes(people(4)), operation="profiles/update_batch")
+    map_columns(client, update, {"phone": ""})
+    client.post(reverse("bulk_preview", args=[update.pk]))
+
+    page.goto(reverse("bulk_progress", args=[update.pk]))
+    failures = page.locator(".failure-groups li")
+    assert failures.count() == 1
+    assert "3 × 404 Object not found" in failures.inner_text()
+    assert page.get_by_role("button", name="Retry", exact=False).count() == 0
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("bulk-failures-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot("bulk-failures")
+
+    page.get_by_role("button", name="Import them instead").click()
+    page.wait_for_url("**/preview/")
+    assert "profiles/import_batch" in page.locator(".bulk-summary").first.inner_text()
+    assert "3" in page.get_by_role("button", name="Send", exact=False).first.inner_text()

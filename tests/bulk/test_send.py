@@ -161,15 +161,6 @@ def test_rejected_rows_are_reported_with_altcraft_error_and_meaning(support):
     assert failed[0]["meaning"] == "Database not available in the selected resource"
 
 
-def test_retry_makes_a_batch_of_the_failed_rows_linked_to_the_first(support):
-    first = send(support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"}))
-    response = support.post(reverse("bulk_retry", args=[first.pk]))
-    retry = Batch.objects.get(parent=first)
-    assert response.url == reverse("bulk_preview", args=[retry.pk])
-    assert (retry.total_rows, retry.valid_rows) == (2, 2)
-    assert [c.rows for c in retry.chunks.all()] == [[2, 4]]
-
-
 def test_cancel_before_a_worker_starts_sends_nothing(support, settings):
     batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}

@@ -34,6 +34,15 @@ def test_a_final_record_cannot_be_updated_in_the_database():
 
 
 @pytest.mark.django_db
+def test_how_a_final_batch_records_rows_fared_cannot_be_rewritten_in_the_database():
+    record = make_record(operation="profiles/import_batch", rows_outcome="failed", rows_failed=2)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Submission.objects.filter(pk=record.pk).update(rows_outcome="succeeded", rows_failed=0)
+    record.refresh_from_db()
+    assert (record.rows_outcome, record.rows_failed) == ("failed", 2)
+
+
+@pytest.mark.django_db
 def test_a_final_record_cannot_be_deleted_in_the_database():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite refuses deletes in code, so that its test flush can run; see 0003")

@@ -48,6 +48,7 @@ ROUTES: dict[str, Route] = {
     "history_record": Route(kwargs={"pk": RECORD_ID}, needs_record=True),
     "history_resend": Route(allowed=RESEND, kwargs={"pk": RECORD_ID}, needs_record=True),
     "history_timeline": Route(data={"email": "someone@example.com"}),
+    "history_lookup": Route(data={"q": "someone@example.com"}),
     "history_export_csv": Route(allowed=READ_ALL),
     "history_export_jsonl": Route(allowed=READ_ALL),
     "bulk_upload": Route(allowed=SUBMIT),
@@ -58,6 +59,12 @@ ROUTES: dict[str, Route] = {
     "bulk_report": Route(allowed=SUBMIT, kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_cancel": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
     "bulk_retry": Route(allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True),
+    "bulk_import_instead": Route(
+        allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
+    ),
+    "bulk_fix_rows": Route(
+        allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
+    ),
     "bulk_stop_check": Route(
         allowed=SUBMIT, method="post", kwargs={"pk": BATCH_ID}, needs_batch=True
     ),

@@ -68,3 +68,24 @@ def test_bad_filters_give_the_form_back_not_a_file(client_for):
 @pytest.mark.django_db
 def test_marketers_cannot_export(client_for):
     assert client_for("marketer").get(reverse("history_export_csv")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_exports_say_how_a_batch_requests_rows_fared_and_filter_by_it(client_for):
+    make_record(rows_outcome="succeeded", rows_failed=0, operation="profiles/import_batch")
+    partly = make_record(
+        rows_outcome="partly_failed",
+        rows_failed=3,
+        profile_count=100,
+        operation="profiles/import_batch",
+    )
+    make_record()
+    client = client_for("auditor")
+    text = download(client, "history_export_csv", {"rows": "partly_failed"})
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(int(r["id"]), r["rows_outcome"], r["rows_failed"]) for r in rows] == [
+        (partly.pk, "partly_failed", "3")
+    ]
+    lines = download(client, "history_export_jsonl").splitlines()
+    exported = [(r["rows_outcome"], r["rows_failed"]) for r in map(json.loads, lines)]
+    assert exported == [("", None), ("partly_failed", 3), ("succeeded", 0)]

@@ -192,3 +192,99 @@ def test_the_filters_are_folded_unless_one_is_set(client_for, params, unfolded):
     html = client_for("support").get(reverse("history"), params).content.decode()
     assert ('<details class="history-filter-toggle" open>' in html) is unfolded
     assert '<details class="history-filter-toggle"' in html
+
+
+# --- How a batch request's rows fared -------------------------------------------------------
+
+
+def batch_record(user, errors: list[int], **answer) -> Submission:
+    """A batch import of len(errors) profiles, recorded and finalised as services leaves it,
+    Altcraft answering each profile with its error code."""
+    from profiles_ui import services
+    from profiles_ui.connections import get_connection
+
+    items = [{"matching": "email", "email": f"b{i}@example.com"} for i in range(len(errors))]
+    payload = {"db_id": 1, "matching": "email", "data": items}
+    connection = get_connection("sandbox")
+    record = services.record_pending(
+        user=user,
+        connection=connection,
+        operation="profiles/import_batch",
+        body=services.request_body(payload, "json", connection),
+        fmt="json",
+        about=services.identifiers(payload),
+        payload=payload,
+    )
+    results = [
+        {"profile_id": f"p{i}" if not e else "", "error": e, "error_text": "" if not e else "no"}
+        for i, e in enumerate(errors)
+    ]
+    fields = {"state": "succeeded", "response_status": 200, "error": 0, "results": results}
+    return services.finalise(record, **{**fields, **answer})
+
+
+@pytest.fixture
+def outcomes(make_user):
+    user = make_user("support", "sender")
+    return {
+        "single": make_record(user=user),
+        "succeeded": batch_record(user, [0, 0, 0]),
+        "partly_failed": batch_record(user, [0, 404, 409]),
+        "failed": batch_record(user, [404, 404]),
+        "rejected": batch_record(
+            user, [0, 0], state="rejected", error=400, error_text="bad data", results=None
+        ),
+    }
+
+
+@pytest.mark.django_db
+def test_batch_records_say_how_their_rows_fared_and_single_ones_do_not(client_for, outcomes):
+    assert outcomes["single"].rows_outcome == ""
+    assert [(outcomes[k].rows_outcome, outcomes[k].rows_failed) for k in outcomes][1:] == [
+        ("succeeded", 0),
+        ("partly_failed", 2),
+        ("failed", 2),
+        ("failed", 2),
+    ]
+    page = client_for("support").get(reverse("history")).content.decode()
+    assert page.count("Rows: ") == 4
+    assert "Rows: Succeeded (all rows)" in page
+    assert "Rows: Partly failed (2 of 3 rows)" in page
+    assert page.count("Rows: Failed (all rows)") == 2
+    # Beside the request-level state, not instead of it.
+    assert "Rejected by Altcraft" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rows", "wanted"),
+    [("succeeded", ["succeeded"]), ("partly_failed", ["partly_failed"]),
+     ("failed", ["rejected", "failed"])],
+)  # fmt: skip
+def test_filter_by_how_the_rows_fared(client_for, outcomes, rows, wanted):
+    response = client_for("support").get(reverse("history"), {"rows": rows})
+    assert record_ids(response) == [outcomes[name].pk for name in wanted]
+
+
+@pytest.mark.django_db
+def test_an_unknown_rows_filter_names_the_field(client_for):
+    response = client_for("support").get(reverse("history"), {"rows": "most"})
+    assert response.status_code == 200
+    assert "Rows: Select a valid choice." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_batch_record_written_before_rows_were_counted_still_shows_its_rows(client_for):
+    old = make_record(
+        operation="profiles/import_batch",
+        profile_count=2,
+        results=[{"profile_id": "p1", "error": 0}, {"profile_id": "", "error": 404}],
+    )
+    client = client_for("support")
+    listed = client.get(reverse("history")).content.decode()
+    assert "Succeeded" in listed
+    assert "Rows: " not in listed  # not counted: the list does not guess
+    page = client.get(reverse("history_record", args=[old.pk])).content.decode()
+    assert "Rows: Partly failed (1 of 2 rows)" in page
+    assert "1 × 404 Object not found within the token" in page
+    assert "row 2" in page
