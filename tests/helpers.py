@@ -91,6 +91,26 @@ def make_record(user=None, **fields) -> Submission:
     return record
 
 
+def recorded_batch(
+    user, rows: list[dict], results, *, operation="profiles/import_batch", **answer
+) -> Submission:
+    """A batch request of `rows`, recorded and finalised as services leaves it: Altcraft
+    answered error 0 with `results` per profile, unless `answer` says otherwise."""
+    payload = {"db_id": 1, "matching": "email", "data": rows}
+    sandbox = get_connection("sandbox")
+    record = services.record_pending(
+        user=user,
+        connection=sandbox,
+        operation=operation,
+        body=services.request_body(payload, "json", sandbox),
+        fmt="json",
+        about=services.identifiers(payload),
+        payload=payload,
+    )
+    fields = {"state": "succeeded", "response_status": 200, "error": 0, "results": results}
+    return services.finalise(record, **{**fields, **answer})
+
+
 def record_ids(response) -> list[int]:
     return [int(pk) for pk in re.findall(r'<a href="/history/(\d+)/">#', response.content.decode())]
 
@@ -153,6 +173,14 @@ def checked(client, content: bytes, fields: dict[str, str] | None = None, **opti
     response = map_columns(client, batch, fields, **options)
     assert response.status_code == 302, response.content.decode()[:3000]
     return wait_for_check(batch)
+
+
+def send_checked(client, batch: Batch) -> Batch:
+    """Confirm a checked batch's sending, as its preview page's button does."""
+    response = client.post(reverse("bulk_preview", args=[batch.pk]))
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    return batch
 
 
 def wait_for_check(batch: Batch, seconds: float = 60) -> Batch:

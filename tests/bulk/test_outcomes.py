@@ -8,25 +8,13 @@ from altcraft_sandbox import dedup
 from altcraft_sandbox.models import Profile
 from profiles_ui.bulk import outcomes
 from profiles_ui.models import Batch, RowsOutcome, Submission
-from tests.helpers import IMMEDIATE_TASKS, checked, csv_bytes, people, upload, wait_for_check
+from tests.bulk.test_send import unbound_subscription_rows
+from tests.helpers import checked, csv_bytes, people, send_checked, upload, wait_for_check
 
 pytestmark = [
     pytest.mark.usefixtures("media"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture
-def support(client_for, sandbox, settings):
-    settings.TASKS = IMMEDIATE_TASKS
-    return client_for("support")
-
-
-def sent(client, batch: Batch) -> Batch:
-    response = client.post(reverse("bulk_preview", args=[batch.pk]))
-    assert response.status_code == 302
-    batch.refresh_from_db()
-    return batch
 
 
 def update_of(client, rows: list[list], before_sending=lambda: None) -> Batch:
@@ -36,7 +24,7 @@ def update_of(client, rows: list[list], before_sending=lambda: None) -> Batch:
     assert response.status_code == 302, response.content.decode()[:2000]
     batch = wait_for_check(batch)
     before_sending()
-    return sent(client, batch)
+    return send_checked(client, batch)
 
 
 def mapping_data(client, batch: Batch) -> dict:
@@ -48,7 +36,7 @@ def mapping_data(client, batch: Batch) -> dict:
 
 
 def imported_first(client, rows: list[list]) -> None:
-    assert sent(client, checked(client, csv_bytes(rows), {"phone": ""})).state == "finished"
+    assert send_checked(client, checked(client, csv_bytes(rows), {"phone": ""})).state == "finished"
 
 
 def test_an_update_of_missing_profiles_is_partly_failed_with_404_grouped(support):
@@ -87,26 +75,22 @@ def test_import_them_instead_prepares_an_import_of_exactly_those_rows(support):
     assert [c.rows for c in follow_up.chunks.all()] == [[2, 3]]
     assert not Profile.objects.filter(email="user1@example.com").exists()
 
-    follow_up = sent(support, follow_up)
+    follow_up = send_checked(support, follow_up)
     assert follow_up.chunks.get().submission.rows_outcome == RowsOutcome.SUCCEEDED
     assert Profile.objects.filter(email__in=["user1@example.com", "user2@example.com"]).count() == 2
 
 
 def test_import_instead_is_refused_with_a_reason_when_no_row_went_unfound(support):
-    batch = sent(support, checked(support, csv_bytes(people(2)), {"phone": ""}))
+    batch = send_checked(support, checked(support, csv_bytes(people(2)), {"phone": ""}))
     page = support.post(reverse("bulk_import_instead", args=[batch.pk]), follow=True)
     assert "Import them instead: this batch is not an update" in page.content.decode()
     assert not batch.retries.exists()
 
 
-def unbound_subscription_rows() -> bytes:
-    """Rows 2 and 4 subscribe to resource 9, which database 1 does not have (error 413)."""
-    rows = [[f"u{i}@example.com", f"u{i}@example.com" if i % 2 else ""] for i in range(4)]
-    return csv_bytes(rows, header=["email", "partners"])
-
-
 def test_data_errors_say_fix_the_file_and_are_not_retried(support):
-    batch = sent(support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"}))
+    batch = send_checked(
+        support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"})
+    )
     page = support.get(reverse("bulk_progress", args=[batch.pk])).content.decode()
     assert "2 × 413 Database not available in the selected resource" in page
     assert "fix the file or the mapping" in page

@@ -14,11 +14,11 @@ from profiles_ui.bulk.files import chunk_body_path, chunk_folder, chunk_identifi
 from profiles_ui.history import identifiers as found
 from profiles_ui.models import Batch, Identifier, Submission
 from tests.helpers import (
-    IMMEDIATE_TASKS,
     checked,
     csv_bytes,
     map_columns,
     people,
+    send_checked,
     upload,
 )
 
@@ -28,19 +28,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def support(client_for, sandbox, settings):
-    settings.TASKS = IMMEDIATE_TASKS
-    return client_for("support")
-
-
-def send(client, batch: Batch) -> Batch:
-    response = client.post(reverse("bulk_preview", args=[batch.pk]))
-    assert response.status_code == 302
-    batch.refresh_from_db()
-    return batch
-
-
 def report(client, batch: Batch) -> list[dict]:
     response = client.get(reverse("bulk_report", args=[batch.pk]))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
@@ -48,7 +35,7 @@ def report(client, batch: Batch) -> list[dict]:
 
 
 def test_25000_rows_go_in_three_chunks_each_one_record(support):
-    batch = send(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
+    batch = send_checked(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
     assert batch.state == Batch.State.FINISHED
     chunks = list(batch.chunks.order_by("index"))
     assert [c.row_count for c in chunks] == [10_000, 10_000, 5_000]
@@ -63,7 +50,7 @@ def test_each_chunk_goes_out_as_the_check_wrote_it_and_its_file_then_goes(suppor
     written = chunk_body_path(batch, 0).read_bytes()
     with batch.file.open("wb") as upload_file:  # the upload changes: what was checked goes
         upload_file.write(csv_bytes([["other@example.com", "Other", "1", ""]]))
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
     assert batch.state == Batch.State.FINISHED
     assert batch.chunks.get().submission.request_body.encode() == written
     assert Profile.objects.filter(email="user0@example.com").exists()
@@ -81,7 +68,7 @@ def test_the_check_finds_each_rows_identifiers_and_sending_indexes_them_with_its
     body = json.loads(chunk_body_path(batch, 0).read_bytes())
     # What the check kept is what the history would find in the body it wrote.
     assert sorted(map(tuple, kept)) == sorted(found.normalised(found.found_in(body), "RU"))
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
     rows = indexed(batch)
     assert {(2, "email", "user2@example.com"), (2, "phone", "+79000000002")} <= rows
     assert sum(kind == "profile_id" for _, kind, _ in rows) == 3  # from the answer
@@ -91,7 +78,7 @@ def test_the_check_finds_each_rows_identifiers_and_sending_indexes_them_with_its
 def test_a_chunk_checked_without_its_identifiers_file_indexes_them_from_its_body(support):
     batch = checked(support, csv_bytes(people(2)), {"phone": ""})
     chunk_identifiers_path(batch, 0).unlink()
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
     assert batch.state == Batch.State.FINISHED
     assert (1, "email", "user1@example.com") in indexed(batch)
 
@@ -106,7 +93,7 @@ def test_a_chunk_body_changed_after_the_check_is_not_sent(support):
     batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     chunk_body_path(batch, 0).write_bytes(b'{"db_id":1,"data":[]}')
     failed_sending_nothing(
-        send(support, batch),
+        send_checked(support, batch),
         "chunk 1's body is missing or has changed since the batch was checked; "
         "nothing more was sent",
     )
@@ -126,7 +113,7 @@ def test_a_connection_changed_after_the_check_sends_nothing(support, settings):
     batch.refresh_from_db()
     settings.ALTCRAFT_CONNECTIONS = [{**cloud, "token_placement": "bearer"}]
     failed_sending_nothing(
-        send(support, batch),
+        send_checked(support, batch),
         "the connection 'cloud' has changed since the batch was checked (where its token "
         "goes); nothing more was sent",
     )
@@ -134,7 +121,7 @@ def test_a_connection_changed_after_the_check_sends_nothing(support, settings):
 
 def test_report_has_one_line_per_row_with_its_profile_id(support):
     rows = [["bad", "A", "1", ""], *people(3)]
-    batch = send(support, checked(support, csv_bytes(rows), {"phone": ""}))
+    batch = send_checked(support, checked(support, csv_bytes(rows), {"phone": ""}))
     lines = report(support, batch)
     assert [(line["row"], line["result"]) for line in lines] == [
         ("1", "invalid"),
@@ -154,7 +141,9 @@ def unbound_subscription_rows() -> bytes:
 
 
 def test_rejected_rows_are_reported_with_altcraft_error_and_meaning(support):
-    batch = send(support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"}))
+    batch = send_checked(
+        support, checked(support, unbound_subscription_rows(), {"partners": "+email:9"})
+    )
     failed = [line for line in report(support, batch) if line["result"] == "failed"]
     assert [line["row"] for line in failed] == ["2", "4"]
     assert failed[0]["error"] == "413"
@@ -164,7 +153,7 @@ def test_rejected_rows_are_reported_with_altcraft_error_and_meaning(support):
 def test_cancel_before_a_worker_starts_sends_nothing(support, settings):
     batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
     support.post(reverse("bulk_cancel", args=[batch.pk]))
     batch.refresh_from_db()
     assert batch.state == Batch.State.CANCELLED
@@ -180,7 +169,7 @@ def test_cancel_stops_after_the_chunks_already_sent(support, settings):
 
     dedup.request_received.connect(cancel_on_first_chunk, weak=False)
     try:
-        batch = send(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
+        batch = send_checked(support, checked(support, csv_bytes(people(25_000)), {"phone": ""}))
     finally:
         dedup.request_received.disconnect(cancel_on_first_chunk)
     assert batch.state == Batch.State.CANCELLED
@@ -197,7 +186,7 @@ def test_a_push_column_subscribes_each_row_with_the_provider_mapped(support):
 
     batch = checked(support, content, {"push_token": "+push:4:ios-apns"})
     assert (batch.valid_rows, batch.invalid_rows) == (3, 0)
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
 
     assert batch.state == Batch.State.FINISHED
     pushed = Subscription.objects.filter(channel="push").values_list(
@@ -213,7 +202,7 @@ def test_retrying_rows_altcraft_never_answered_needs_a_confirmation(support, set
     batch = checked(support, csv_bytes(people(3)), {"phone": ""})
     settings.SANDBOX_FAULTS_ENABLED = True
     settings.SANDBOX_FAULTS = "drop; after"  # applied, then the answer is lost, every time
-    batch = send(support, batch)
+    batch = send_checked(support, batch)
     settings.SANDBOX_FAULTS_ENABLED = False
     assert batch.chunks.get().submission.state == Submission.State.TRANSPORT_FAILED
     progress = reverse("bulk_progress", args=[batch.pk])

@@ -7,10 +7,8 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from profiles_ui import services
-from profiles_ui.connections import get_connection
 from profiles_ui.models import Batch, BatchChunk, Identifier
-from tests.helpers import make_record, record_ids
+from tests.helpers import make_record, record_ids, recorded_batch
 
 ROWS = [{"email": f"user{i}@example.com", "_fname": f"Name{i}"} for i in range(4)]
 RESULTS = [
@@ -21,20 +19,9 @@ RESULTS = [
 ]
 
 
-def batch_record(user, rows=ROWS, results=RESULTS, state="succeeded", **answer):
-    payload = {"db_id": 1, "matching": "email", "data": rows}
-    sandbox = get_connection("sandbox")
-    record = services.record_pending(
-        user=user,
-        connection=sandbox,
-        operation="profiles/update_batch",
-        body=services.request_body(payload, "json", sandbox),
-        fmt="json",
-        about=services.identifiers(payload),
-        payload=payload,
-    )
-    fields = {"error": 0, "error_text": "Successful operation", **answer}
-    return services.finalise(record, state=state, results=results, **fields)
+def batch_record(user, rows=ROWS, results=RESULTS, **answer):
+    answer = {"error_text": "Successful operation", **answer}
+    return recorded_batch(user, rows, results, operation="profiles/update_batch", **answer)
 
 
 def chunk_of(record, file_rows):

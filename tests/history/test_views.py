@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from profiles_ui.history import views as history
 from profiles_ui.models import Submission
-from tests.helpers import make_record, record_ids
+from tests.helpers import make_record, record_ids, recorded_batch
 
 
 @pytest.mark.django_db
@@ -198,29 +198,13 @@ def test_the_filters_are_folded_unless_one_is_set(client_for, params, unfolded):
 
 
 def batch_record(user, errors: list[int], **answer) -> Submission:
-    """A batch import of len(errors) profiles, recorded and finalised as services leaves it,
-    Altcraft answering each profile with its error code."""
-    from profiles_ui import services
-    from profiles_ui.connections import get_connection
-
-    items = [{"matching": "email", "email": f"b{i}@example.com"} for i in range(len(errors))]
-    payload = {"db_id": 1, "matching": "email", "data": items}
-    connection = get_connection("sandbox")
-    record = services.record_pending(
-        user=user,
-        connection=connection,
-        operation="profiles/import_batch",
-        body=services.request_body(payload, "json", connection),
-        fmt="json",
-        about=services.identifiers(payload),
-        payload=payload,
-    )
+    """A batch import of len(errors) profiles, Altcraft answering each with its error code."""
+    rows = [{"matching": "email", "email": f"b{i}@example.com"} for i in range(len(errors))]
     results = [
         {"profile_id": f"p{i}" if not e else "", "error": e, "error_text": "" if not e else "no"}
         for i, e in enumerate(errors)
     ]
-    fields = {"state": "succeeded", "response_status": 200, "error": 0, "results": results}
-    return services.finalise(record, **{**fields, **answer})
+    return recorded_batch(user, rows, answer.pop("results", results), **answer)
 
 
 @pytest.fixture
