@@ -304,6 +304,12 @@ def normalize_path(path: str) -> str:
     return path
 
 
+def is_batch_operation(path: str) -> bool:
+    """Whether `path` is a known operation that takes many profiles in one request."""
+    op = OPERATIONS.get(normalize_path(path))
+    return op is not None and op.is_batch
+
+
 def get_operation(path: str) -> Operation:
     try:
         return OPERATIONS[normalize_path(path)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from altcraft.error_codes import describe_error
-from altcraft.operations import OPERATIONS, normalize_path
+from altcraft.operations import OPERATIONS, is_batch_operation, normalize_path
 from profiles_ui.bulk.report import row_outcomes
 from profiles_ui.models import Batch, BatchChunk, RowsOutcome, Submission
 
@@ -64,11 +64,6 @@ def failed_row_reasons(record: Submission, count: int) -> Iterator[tuple[int, Re
     for position, (ok, _, error, _) in enumerate(row_outcomes(record, count)):
         if not ok:
             yield position, reason_of(record, error, record.operation)
-
-
-def is_batch_operation(operation: str) -> bool:
-    op = OPERATIONS.get(normalize_path(operation))
-    return op is not None and op.is_batch
 
 
 def rows_columns(record: Submission) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from altcraft import codec
 from altcraft.error_codes import describe_error
-from altcraft.operations import OPERATIONS, normalize_path
+from altcraft.operations import OPERATIONS, is_batch_operation, normalize_path
 from profiles_ui.bodies import Body
 from profiles_ui.bulk import outcomes
 from profiles_ui.history.exports import configured_tokens, redact
@@ -55,7 +55,7 @@ def record_context(record: Submission, visible: QuerySet[Submission]) -> dict:
         "fix_rows": bool(chunk and chunk.done and chunk.failed)
         and batch.state in Batch.FINAL_STATES,
         # The builder holds one profile: a batch request's rows are fixed on the Bulk page.
-        "fixable": not _is_batch(record.operation),
+        "fixable": is_single_operation(record.operation),
     }
 
 
@@ -152,6 +152,6 @@ def lineage(record: Submission, visible: QuerySet[Submission]) -> list[tuple[Sub
     return chain
 
 
-def _is_batch(operation: str) -> bool:
-    op = OPERATIONS.get(normalize_path(operation))
-    return op is None or op.is_batch
+def is_single_operation(operation: str) -> bool:
+    """A known operation of one profile: what the builder can hold."""
+    return normalize_path(operation) in OPERATIONS and not is_batch_operation(operation)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from profiles_ui.history.display import LIST_COLUMNS, Change, _is_batch, body_diff
+from altcraft.operations import is_batch_operation
+from profiles_ui.history.display import LIST_COLUMNS, Change, body_diff
 from profiles_ui.models import Identifier, Submission
 
 # A customer with more newer records than this has a history to read on the timeline.
@@ -49,9 +50,9 @@ class Newer:
 
 
 def compared(record: Submission, newer: list[Submission]) -> list[Newer]:
-    if _is_batch(record.operation):
+    if is_batch_operation(record.operation):
         return [Newer(other, None) for other in newer]
     return [
-        Newer(other, None if _is_batch(other.operation) else body_diff(record, other))
+        Newer(other, None if is_batch_operation(other.operation) else body_diff(record, other))
         for other in newer
     ]
