@@ -46,7 +46,7 @@ INSERT INTO profiles_ui_submission (
     operation, url, format, request_id, request_body, matching, email, phone, profile_id,
     db_id, workflow_id, profile_count, state, response_status, response_headers,
     response_body, error, error_text, results, transport_error, duration_ms, attempts,
-    parent_id, reason, purged_at)
+    parent_id, reason, purged_at, rows_outcome, rows_failed)
 SELECT
     now() - make_interval(secs => (%(rows)s - i) * 30),
     now() - make_interval(secs => (%(rows)s - i) * 30 - 1),
@@ -72,7 +72,8 @@ SELECT
               || left(md5('p' || (i %% 250000)::text), 24) || '"}' END,
     CASE WHEN s.state = 'transport_failed' THEN NULL ELSE s.error END,
     CASE WHEN s.error = 0 THEN 'Successful operation' ELSE 'refused' END,
-    NULL, '', 40 + i %% 300, 1, NULL, '', NULL
+    NULL, '', 40 + i %% 300, 1, NULL, '', NULL,
+    r.outcome, CASE r.outcome WHEN '' THEN NULL WHEN 'succeeded' THEN 0 ELSE 1 END
 FROM generate_series(1, %(rows)s) AS i
 CROSS JOIN LATERAL (
     SELECT CASE
@@ -84,6 +85,14 @@ CROSS JOIN LATERAL (
     CASE WHEN i %% 100 BETWEEN 85 AND 92
          THEN (ARRAY[400, 404, 409, 435])[1 + i %% 4] ELSE 0 END AS error
 ) AS s
+CROSS JOIN LATERAL (
+    -- How a batch request's rows fared; one in 50 of the answered ones partly failed.
+    SELECT CASE
+        WHEN i %% 6 NOT IN (2, 5) THEN ''
+        WHEN s.state <> 'succeeded' OR s.error <> 0 THEN 'failed'
+        WHEN i %% 50 = 2 THEN 'partly_failed'
+        ELSE 'succeeded' END AS outcome
+) AS r
 JOIN (SELECT id, username, row_number() OVER (ORDER BY id) - 1 AS n
       FROM auth_user WHERE username LIKE 'bench-m%%') AS u ON u.n = i %% 20
 """
@@ -211,6 +220,7 @@ def run(rows: int, runs: int) -> None:
         ("Filtered, deep (rejected, 90% down)", f"/history/?state=rejected&before={deep}"),
         ("Filtered by operation, deep", f"/history/?operation=profiles/add&before={deep}"),
         ("Filtered by error code 435", "/history/?error=435"),
+        ("Filtered by rows partly failed", "/history/?rows=partly_failed"),
         ("Search by email (auto: exact)", f"/history/?q={email}"),
         ("Search, exact, a batch row's email", "/history/?q=batch12345@example.org&match=exact"),
         ("Search, exact, phone written locally", "/history/?q=8+900+001-23-45&match=exact"),
