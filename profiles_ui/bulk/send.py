@@ -210,8 +210,8 @@ def _found_rows(batch: Batch, chunk: BatchChunk) -> list[tuple[int, str, str]] |
 
 def settle(chunk: BatchChunk, record: Submission) -> None:
     """Count the chunk's outcome from its final record, once (a plain update, not +=)."""
-    outcomes = row_outcomes(record, chunk.row_count)
-    succeeded = sum(1 for ok, *_ in outcomes if ok)
+    per_row = row_outcomes(record, chunk.row_count)
+    succeeded = sum(1 for ok, *_ in per_row if ok)
     BatchChunk.objects.filter(pk=chunk.pk).update(
         submission=record, done=True, succeeded=succeeded, failed=chunk.row_count - succeeded
     )
