@@ -7,6 +7,8 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 
+from profiles_ui.bulk.mapping import identifier_key
+
 register = template.Library()
 
 KINDS = ("email", "phone", "profile_id")
@@ -32,6 +34,17 @@ def profile_link(kind: str, value: object, db_id: object = None, connection: str
     if not url:
         return format_html("{}", value or "—")
     return format_html('<a href="{}" class="profile-link">{}</a>', url, value)
+
+
+# The profile key a bulk batch names its rows by (bulk.mapping.identifier_key), as a kind the
+# profile page looks up; a custom field's value is not one.
+KIND_OF_KEY = {"email": "email", "phones": "phone", "profile_id": "profile_id"}
+
+
+@register.filter
+def identifier_kind(batch: object) -> str:
+    """What a bulk batch's row identifiers are, for profile_link: "" when not linkable."""
+    return KIND_OF_KEY.get(identifier_key(batch), "") if batch else ""
 
 
 @register.filter

@@ -49,7 +49,9 @@ def test_an_update_of_missing_profiles_is_partly_failed_with_404_grouped(support
 
     page = support.get(reverse("bulk_progress", args=[batch.pk])).content.decode()
     assert "2 × 404 Object not found within the token" in page
-    assert "row 2 (user1@example.com), row 3 (user2@example.com)" in page
+    # Each example row's identifier links to the customer's live profile.
+    link = '<a href="/profile/?email=user1%40example.com&amp;db_id=1&amp;connection=sandbox"'
+    assert f'row 2 ({link} class="profile-link">user1@example.com</a>)' in page
     assert "Import them instead" in page
     # Nothing here a retry can help: no retry offered, and the page says why.
     assert "Retry the" not in page
@@ -185,7 +187,7 @@ def test_the_record_page_groups_its_chunks_failures_with_the_next_step(support):
     page = support.get(reverse("history_record", args=[chunk.submission.pk])).content.decode()
     assert "Rows: Partly failed (2 of 3 rows)" in page
     assert "2 × 404 Object not found within the token" in page
-    assert "row 2 (user1@example.com)" in page
+    assert 'row 2 (<a href="/profile/?email=user1%40example.com' in page
     assert f'name="chunk" value="{chunk.pk}"' in page
     assert reverse("bulk_import_instead", args=[batch.pk]) in page
 
