@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from profiles_ui import services
 from profiles_ui.connections import get_connection
+from profiles_ui.history import forms
 from profiles_ui.models import Identifier, Submission
 from tests.helpers import record_ids
 
@@ -82,7 +83,18 @@ def test_prefix_finds_email_and_phone(client_for, make_user):
 def test_substring_finds_partial_text(client_for, make_user):
     wanted = record(make_user, PAYLOAD)
     assert search(client_for("support"), "petrova", "contains") == [wanted.pk]
-    assert db.vendor in ("sqlite", "postgresql")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hits_by_id", [1_000, 1])
+def test_many_hits_are_found_as_few_are(client_for, make_user, monkeypatch, hits_by_id):
+    # Past HITS_BY_ID hits the records are found by a subquery instead of by their IDs.
+    monkeypatch.setattr(forms, "HITS_BY_ID", hits_by_id)
+    first = record(make_user, PAYLOAD)
+    second = record(make_user, PAYLOAD, username="another-writer")
+    client = client_for("support")
+    assert search(client, "olga.pet", "prefix") == [second.pk, first.pk]
+    assert search(client, "petrova", "contains") == [second.pk, first.pk]
 
 
 @pytest.mark.django_db
