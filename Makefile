@@ -72,6 +72,7 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 
 bench: $(VENV)/.installed-dev services
+	@$(PY) bench/machine.py
 	@status=0; for script in bench/bench_*.py; do echo "== $$script"; $(TEST_ENV) $(WORKER_MALLOC) DATABASE_URL=$(PG_URL) $(PY) $$script || status=1; done; exit $$status
 
 clean:
