@@ -148,15 +148,33 @@ def normalise_phone(text: str, region: str | None = DEFAULT_PHONE_REGION) -> str
 
 # A profile repeats its phone in phones and in several subscriptions, a bulk row's phone is
 # read, validated and indexed, and parsing costs tens of microseconds: each answer is cached.
-@lru_cache(maxsize=65_536)
+# A valid number's E.164 form is cached as its own answer too, so that validating the form a
+# file's "8 (916) 123-45-67" became does not parse it again.
+_PARSED_PHONES: dict[tuple[str, str | None], str | None] = {}
+_PARSED_PHONES_MAX = 65_536
+
+
 def _parsed_phone(text: str, region: str | None) -> str | None:
+    key = (text, region)
+    if key in _PARSED_PHONES:
+        return _PARSED_PHONES[key]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = None
+    else:
+        valid = phonenumbers.is_valid_number(number)
+        e164 = (
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if valid
+            else None
+        )
+    if len(_PARSED_PHONES) >= _PARSED_PHONES_MAX:
+        _PARSED_PHONES.clear()  # a bound, not a policy: the next rows refill it
+    _PARSED_PHONES[key] = e164
+    if e164:
+        _PARSED_PHONES[e164, None] = e164
+    return e164
 
 
 def date_problem(value: object) -> str | None:

@@ -44,6 +44,19 @@ def test_phones_as_people_write_them_become_e164(written, region, sent):
     assert formats.phone_problem(sent) is None
 
 
+def test_the_e164_form_a_written_phone_became_is_validated_without_parsing_again(monkeypatch):
+    parsed = []
+    parse = formats.phonenumbers.parse
+    monkeypatch.setattr(
+        formats.phonenumbers, "parse", lambda *args: parsed.append(args) or parse(*args)
+    )
+    sent = formats.normalise_phone("8 (916) 765-43-02", "RU")
+    assert (sent, formats.phone_problem(sent)) == ("+79167654302", None)
+    assert parsed == [("8 (916) 765-43-02", "RU")]
+    assert formats.phone_problem("+7916765430") == "not a valid E.164 phone number"
+    assert len(parsed) == 2
+
+
 @pytest.mark.parametrize("written", ["", "123", "abc", "+", "8 (000) 000-00-00", "9" * 80])
 def test_numbers_phonenumbers_finds_invalid_stay_refused(written):
     assert formats.normalise_phone(written, "RU") is None
