@@ -135,6 +135,11 @@ class Submission(models.Model):
         return self.state in self.FINAL_STATES
 
     @property
+    def answered_success(self) -> bool:
+        """Altcraft answered error 0, now or, for a duplicate, the first time it was sent."""
+        return self.state in (self.State.SUCCEEDED, self.State.DUPLICATE) and self.error == 0
+
+    @property
     def rows_text(self) -> str:
         """How the rows fared, as the pages say it: "Partly failed (3 of 100)"."""
         if self.rows_outcome == RowsOutcome.PARTLY_FAILED:

@@ -24,9 +24,7 @@ def row_outcomes(record: Submission, count: int) -> list[tuple[bool, str, Any, s
     A duplicate answer is the first answer to this chunk: its results are the real outcome.
     """
     results = record.results if isinstance(record.results, list) else None
-    if record.state in (Submission.State.SUCCEEDED, Submission.State.DUPLICATE) and (
-        record.error == 0
-    ):
+    if record.answered_success:
         if results is None:
             return [(True, "", 0, "accepted; Altcraft gave no per-profile result")] * count
         outcomes = []

@@ -129,9 +129,10 @@ def _entry(record: Submission, matched: batch_rows.RecordRows | None) -> Entry:
             for row in matched.rows
         ]
         return Entry(record, parts, more_rows=matched.more)
-    succeeded = record.state in (Submission.State.SUCCEEDED, Submission.State.DUPLICATE)
     text = record.error_text or record.transport_error
-    part = Part(None, succeeded, _unknown(record), record.error, text, record.profile_id)
+    part = Part(
+        None, record.answered_success, _unknown(record), record.error, text, record.profile_id
+    )
     return Entry(record, [part])
 
 

@@ -120,6 +120,16 @@ def test_a_rejected_record_changes_nothing_and_says_why():
 
 
 @pytest.mark.django_db
+def test_a_duplicate_is_judged_by_the_first_answer_it_repeats():
+    single({"_fname": "Olga"}, state="duplicate")
+    single({"_fname": "Oleg"}, state="duplicate", error=404, error_text="Not found")
+    newest, oldest = page_for(None).entries
+    assert (newest.parts[0].succeeded, newest.parts[0].error) == (False, 404)
+    assert oldest.parts[0].succeeded
+    assert newest.after == {"_fname": "Olga"}
+
+
+@pytest.mark.django_db
 def test_an_unknown_outcome_and_a_function_make_their_fields_unknown():
     single({"_fname": "Olga", "_lname": "Petrova", "loyalty_level": 3})
     single({"_lname": "Smirnova"}, state="transport_failed", error=None)
