@@ -86,6 +86,20 @@ def test_substring_finds_partial_text(client_for, make_user):
 
 
 @pytest.mark.django_db
+def test_a_text_with_at_sign_is_contained_whole_not_only_up_to_it(client_for, make_user):
+    # The index is asked for the part up to "@"; the whole text must still be contained.
+    wanted = record(make_user, PAYLOAD)
+    elsewhere = {**PAYLOAD, "email": "anna.olga.petrova@example.org", "data": {}}
+    other = record(make_user, elsewhere, username="another-writer")
+    client = client_for("support")
+    assert search(client, "olga.petrova@example.com", "contains") == [wanted.pk]
+    assert search(client, "a.petrova@example.org", "contains") == [other.pk]
+    assert search(client, "petrova@exa", "contains") == [other.pk, wanted.pk]
+    assert search(client, "petrova@example.net", "contains") == []
+    assert search(client, "@example.org", "contains") == [other.pk]  # a domain, whole
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("hits_by_id", [1_000, 1])
 def test_many_hits_are_found_as_few_are(client_for, make_user, monkeypatch, hits_by_id):
     # Past HITS_BY_ID hits the records are found by a subquery instead of by their IDs.
