@@ -35,6 +35,15 @@ def phone_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
+@cache
+def phone_region_choices() -> list[tuple[str, str]]:
+    """Every region as a form offers it: "RU (+7)"."""
+    return [
+        (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
+        for region in sorted(phone_regions())
+    ]
+
+
 def _from_setting(entry: dict) -> Connection:
     try:
         connection = Connection(

@@ -7,10 +7,8 @@ the user typed it in. The profile and subscription rows are in rows.py.
 """
 
 import re
-from functools import cache
 from typing import Any
 
-import phonenumbers
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -30,7 +28,12 @@ from profiles_ui.builder.rows import (
     number_or_select,
     text,
 )
-from profiles_ui.connections import Connection, all_connections, phone_regions
+from profiles_ui.connections import (
+    Connection,
+    all_connections,
+    phone_region_choices,
+    phone_regions,
+)
 from profiles_ui.history.forms import ResendForm, visible_records
 from profiles_ui.profile.changes import NotSendable, changed_update
 
@@ -61,14 +64,6 @@ MATCHING_FIELD_LABELS = {
 }
 
 
-@cache
-def phone_region_choices() -> list[tuple[str, str]]:
-    return [
-        (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
-        for region in sorted(phone_regions())
-    ]
-
-
 class TargetForm(forms.Form):
     operation = forms.ChoiceField(label="Operation", choices=OPERATION_CHOICES)
     connection = forms.ChoiceField(label="Connection")
@@ -76,6 +71,9 @@ class TargetForm(forms.Form):
     phone_region = forms.ChoiceField(
         label="Phones are from",
         required=False,
+        # A callable: the 240 regions are listed when the select is drawn or a value is
+        # checked, not copied and normalised for every preview.
+        choices=phone_region_choices,
         help_text="Phones written without a country code (8 900 123-45-67) are read as "
         "numbers of this region; every phone is sent with its country code.",
     )
@@ -89,7 +87,6 @@ class TargetForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["phone_region"].choices = phone_region_choices()
         self.fields["connection"].choices = [
             (c.name, f"{c.label} (production)" if c.production else c.label)
             for c in all_connections().values()
@@ -240,7 +237,7 @@ class Builder:
         self.payload: dict[str, Any] | None = None
         self.sending = False
         if self.is_bound:
-            data = _with_defaults(_with_row_counts(data), connection)
+            data = _completed(data, connection)
         source = data if self.is_bound else {}
         operation = source.get(f"{TARGET}-operation") or DEFAULT_OPERATION
         self.operation = SINGLE_OPERATIONS.get(operation, SINGLE_OPERATIONS[DEFAULT_OPERATION])
@@ -494,24 +491,19 @@ class Builder:
         return found
 
 
-def _with_defaults(data: Any, connection: Connection) -> Any:
-    """The post with the connection's phone region when it names none (a paste, a record)."""
-    if data.get(f"{TARGET}-phone_region"):
-        return data
-    data = data.copy()
-    data[f"{TARGET}-phone_region"] = connection.phone_region
-    return data
-
-
-def _with_row_counts(data: Any) -> Any:
-    """The post with a readable row count for each formset: Django's own complaint about
-    a missing or garbled count names hidden fields and must never reach the page.
+def _completed(data: Any, connection: Connection) -> Any:
+    """The post with what it may leave out filled in, copied once if anything is missing:
+    the connection's phone region when it names none (a paste, a record), and a readable
+    row count for each formset, since Django's own complaint about a missing or garbled
+    count names hidden fields and must never reach the page.
 
     The scenario's variables and attachments appear when the operation changes to one that
     takes them, so the post that makes the change carries no count for them: zero rows. A
     count that is not a number is replaced by the rows the post holds.
     """
     fixed: dict[str, str] = {}
+    if not data.get(f"{TARGET}-phone_region"):
+        fixed[f"{TARGET}-phone_region"] = connection.phone_region
     for prefix in (SUBS, CONTENT, ATTACH):
         total, initial = f"{prefix}-TOTAL_FORMS", f"{prefix}-INITIAL_FORMS"
         if total not in data:

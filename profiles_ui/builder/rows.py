@@ -8,6 +8,8 @@ subscription row's on its channel and resource.
 import base64
 import binascii
 import re
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from django import forms
@@ -31,11 +33,11 @@ def text(
     input_type: str = "text",
     **attrs: str,
 ) -> forms.Field:
-    widget = forms.TextInput(attrs={"placeholder": placeholder, **attrs} if placeholder else attrs)
-    widget.input_type = input_type
-    return forms.CharField(
-        label=label, required=False, strip=True, help_text=help_text, widget=widget
-    )
+    # The field's own TextInput, set up in place: a widget passed in would be deep-copied.
+    field = forms.CharField(label=label, required=False, strip=True, help_text=help_text)
+    field.widget.attrs.update({"placeholder": placeholder, **attrs} if placeholder else attrs)
+    field.widget.input_type = input_type
+    return field
 
 
 def number_or_select(label: str, choices: list[tuple[Any, str]] | None) -> forms.Field:
@@ -91,11 +93,36 @@ def identifier_fields(channel: str) -> tuple[str, ...]:
     return tuple(key.replace("cc_data.", "cc_") for key in keys)
 
 
-def function_field(field_type: str | None) -> forms.Field | None:
+# The selects below that every row or field has get their choices as callables: a list
+# would be copied and normalised for each select on every preview, drawn or not, while a
+# callable is only called when the select is drawn or a value is checked.
+@cache
+def channel_choices() -> list[tuple[str, str]]:
+    return [(name, c.label) for name, c in CHANNELS.items()]
+
+
+@cache
+def status_choices() -> list[tuple[str, str]]:
+    return [("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)]
+
+
+def bool_choices() -> list[tuple[str, str]]:
+    return [("", "—"), ("true", "true"), ("false", "false")]
+
+
+@cache
+def function_choices(field_type: str | None) -> list[tuple[str, str]]:
+    """The update functions a field of this type offers; none when "value" is the only one."""
     allowed = [name for name in actions_for(field_type) if name in FUNCTION_LABELS]
     if len(allowed) <= 1:
+        return []
+    return [("", "value"), *((name, FUNCTION_LABELS[name]) for name in allowed)]
+
+
+def function_field(field_type: str | None) -> forms.Field | None:
+    if not function_choices(field_type):
         return None
-    choices = [("", "value"), *((name, FUNCTION_LABELS[name]) for name in allowed)]
+    choices = partial(function_choices, field_type)
     return forms.ChoiceField(label="Update", required=False, choices=choices)
 
 
@@ -111,7 +138,7 @@ def _profile_widget(field_type: str) -> forms.Widget:
     return forms.TextInput()
 
 
-def _choice(label: str, choices: list[tuple[str, str]]) -> forms.Field:
+def _choice(label: str, choices: Callable[[], list[tuple[str, str]]] | list) -> forms.Field:
     return forms.ChoiceField(label=label, required=False, choices=choices)
 
 
@@ -162,7 +189,7 @@ class ProfileForm(forms.Form):
             if info.name in self.fields or info.name == "extra":
                 continue
             if info.type == "bool":
-                field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
+                field = _choice(info.title, bool_choices)
             else:
                 field = forms.CharField(
                     label=info.title, required=False, widget=_profile_widget(info.type)
@@ -216,9 +243,7 @@ def subscription_fields(
 ) -> tuple[dict[str, forms.Field], dict[str, str]]:
     """The fields of a subscription row of this channel, resources and resource fields."""
     fields: dict[str, forms.Field] = {
-        "channel": forms.ChoiceField(
-            label="Channel", choices=[(name, c.label) for name, c in CHANNELS.items()]
-        ),
+        "channel": forms.ChoiceField(label="Channel", choices=channel_choices),
         "resource_id": number_or_select("Resource", resource_choices),
     }
     for name in identifier_fields(channel):
@@ -226,9 +251,7 @@ def subscription_fields(
         attrs = {"list": "push-providers"} if name == "provider" else {}
         input_type = "tel" if name in PHONE_IDENTIFIERS else "text"
         fields[name] = text(label, placeholder=placeholder, input_type=input_type, **attrs)
-    fields["status"] = _choice(
-        "Status", [("", "— leave as is"), *((w, w) for w in SUBSCRIPTION_STATUSES)]
-    )
+    fields["status"] = _choice("Status", status_choices)
     fields["priority"] = forms.IntegerField(
         label="Priority",
         required=False,
@@ -238,10 +261,7 @@ def subscription_fields(
     fields["cats"] = text("Categories", placeholder="news, offers")
     sub_types: dict[str, str] = {}
     for info in sub_fields:
-        if info.type == "bool":
-            field = _choice(info.title, [("", "—"), ("true", "true"), ("false", "false")])
-        else:
-            field = text(info.title)
+        field = _choice(info.title, bool_choices) if info.type == "bool" else text(info.title)
         field.help_text = info.name
         fields[f"sf_{info.name}"] = field
         sub_types[info.name] = info.type

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from django import forms
 
 from altcraft.channels import CHANNELS, PUSH_PROVIDERS
@@ -21,7 +20,7 @@ from profiles_ui.bulk.mapping import (
     is_date_field,
 )
 from profiles_ui.bulk.values import DATE_FORMATS, DateGuess, guess_date_format
-from profiles_ui.connections import Connection, all_connections
+from profiles_ui.connections import Connection, all_connections, phone_region_choices
 from profiles_ui.models import Batch, SavedMapping
 
 BULK_OPERATIONS = (
@@ -119,13 +118,6 @@ def subscription_choices(resources: list[catalog.Resource]) -> list[tuple[str, s
     return choices
 
 
-def region_choices() -> list[tuple[str, str]]:
-    return [
-        (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
-        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
-    ]
-
-
 DATE_FORMAT_CHOICES = [("", "— choose —")] + [(f.key, f.label) for f in DATE_FORMATS.values()]
 
 
@@ -134,6 +126,7 @@ class MappingForm(forms.Form):
 
     phone_region = forms.ChoiceField(
         label="Phone region",
+        choices=phone_region_choices,
         help_text="Phones written without a country code (8 903 157-19-45) are read as this "
         "country's numbers.",
     )
@@ -163,7 +156,6 @@ class MappingForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.batch = batch
-        self.fields["phone_region"].choices = region_choices()
         self.fields["phone_region"].initial = batch.phone_region or default_region
         self.operation = OPERATIONS[batch.operation]
         self.custom = {f.name: f.type for f in custom}
