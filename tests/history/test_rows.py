@@ -7,6 +7,7 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from profiles_ui.history import forms
 from profiles_ui.models import Batch, BatchChunk, Identifier
 from tests.helpers import make_record, record_ids, recorded_batch
 
@@ -48,7 +49,10 @@ def support(client_for, django_user_model):
 
 
 @pytest.mark.django_db
-def test_a_failed_row_shows_its_row_file_row_and_its_own_error(support):
+@pytest.mark.parametrize("hits_by_id", [1_000, 0])
+def test_a_failed_row_shows_its_row_file_row_and_its_own_error(support, monkeypatch, hits_by_id):
+    # With 0, the one hit is past HITS_BY_ID: records and rows are found by a subquery.
+    monkeypatch.setattr(forms, "HITS_BY_ID", hits_by_id)
     client, user = support
     record = batch_record(user)
     chunk_of(record, [2, 3, 5, 8])
@@ -104,6 +108,17 @@ def test_the_rows_cost_the_same_queries_however_many_batches_match(support):
     assert len(record_ids(response)) == 8
     assert len(eight.captured_queries) == len(two.captured_queries)
     assert response.content.decode().count("row 2 (file row 2):") == 6
+
+
+@pytest.mark.django_db
+def test_a_page_searches_the_identifiers_once(support):
+    # The identifiers found for the records are the ones whose rows the page shows.
+    client, user = support
+    batch_record(user)
+    with CaptureQueriesContext(db) as page:
+        response = client.get(reverse("history"), {"q": "user1@example", "match": "contains"})
+    assert "row 2:" in about_cell(response.content.decode(), record_ids(response)[0])
+    assert len([q for q in page.captured_queries if "user1@" in q["sql"]]) == 1
 
 
 @pytest.mark.django_db
